@@ -1,0 +1,69 @@
+"""mcpagents: agents whose every tool arrives through an MCP client, and which serve as MCP servers.
+
+Names are imported on first use, so `import mcpagents` stays cheap; the MCP SDK loads only when a
+name that needs it is touched.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "StdioServer": "mcpagents.connections.specs",
+    "HttpServer": "mcpagents.connections.specs",
+    "InProcessServer": "mcpagents.connections.specs",
+    "load_server_config": "mcpagents.connections.host_config",
+    "ToolCollection": "mcpagents.tools.collection",
+    "Tool": "mcpagents.tools.tool",
+    "Progress": "mcpagents.tools.tool",
+    "tool": "mcpagents.tools.local",
+    "local_server": "mcpagents.tools.local",
+    "Image": "mcpagents.tools.content",
+    "Audio": "mcpagents.tools.content",
+    "Resource": "mcpagents.tools.content",
+    "ResourceLink": "mcpagents.tools.content",
+    "MCPAgentsError": "mcpagents.errors",
+    "ConfigError": "mcpagents.errors",
+    "MCPServerError": "mcpagents.errors",
+    "ToolError": "mcpagents.errors",
+    "ToolArgumentError": "mcpagents.errors",
+    "ToolTimeoutError": "mcpagents.errors",
+    "ToolNotFoundError": "mcpagents.errors",
+    "ToolDefinitionChangedError": "mcpagents.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from mcpagents.connections.host_config import load_server_config
+    from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
+    from mcpagents.errors import (
+        ConfigError,
+        MCPAgentsError,
+        MCPServerError,
+        ToolArgumentError,
+        ToolDefinitionChangedError,
+        ToolError,
+        ToolNotFoundError,
+        ToolTimeoutError,
+    )
+    from mcpagents.tools.collection import ToolCollection
+    from mcpagents.tools.content import Audio, Image, Resource, ResourceLink
+    from mcpagents.tools.local import local_server, tool
+    from mcpagents.tools.tool import Progress, Tool
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mcpagents' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

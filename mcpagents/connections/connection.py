@@ -1,0 +1,396 @@
+"""One supervised connection per MCP server.
+
+An owner task opens the SDK client and is the only task that ever closes it (the SDK hangs or raises
+cancel-scope errors when a client is closed from another task). Requests run in the caller's task on
+the client the owner holds, so cancelling a caller cancels its MCP request and nothing else. A
+connection that is lost stays down until the next request asks for it again, which reconnects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import anyio
+import httpx2
+import mcp_types
+from mcp import Client, MCPError
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import (
+    ListenNotSupportedError,
+    PromptsListChanged,
+    ResourcesListChanged,
+    SubscriptionLost,
+    ToolsListChanged,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+
+from mcpagents import __version__
+from mcpagents.connections.logs import ServerLog
+from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
+from mcpagents.connections.stdio import StdioTransport
+from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
+from mcpagents.runtime import spawn_detached
+
+ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
+ListChangeHandler = Callable[["Connection", "ListKind"], Coroutine[Any, Any, None]]
+
+_DEATH_REPORT_WAIT = 2.0
+
+T = TypeVar("T")
+ListKind = Literal["tools", "resources", "prompts"]
+
+
+class _Attempt:
+    """One try at connecting, and the life of the client it produced."""
+
+    def __init__(self) -> None:
+        self.settled = anyio.Event()
+        self.ended = anyio.Event()
+        self.client: Client | None = None
+        self.error: MCPServerError | None = None
+        self.scope = anyio.CancelScope()
+        self.transport: StdioTransport | None = None
+        self.watchers: anyio.abc.TaskGroup | None = None
+
+    def succeed(self, client: Client) -> None:
+        self.client = client
+        self.settled.set()
+
+    def fail(self, error: MCPServerError) -> None:
+        if self.error is None:
+            self.error = error
+        self.settled.set()
+        self.ended.set()
+        self.scope.cancel()
+
+
+class Connection:
+    """A supervised connection to one MCP server."""
+
+    def __init__(
+        self,
+        spec: ServerSpec,
+        *,
+        log_dir: Path,
+        connect_timeout: float,
+        request_timeout: float,
+        on_list_changed: ListChangeHandler | None = None,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.display_name
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.log = ServerLog(log_dir, self.name)
+        self._on_list_changed = on_list_changed
+        self._attempt: _Attempt | None = None
+        self._wake = anyio.Event()
+        self._closing = False
+        self._owner_done = anyio.Event()
+        self._owner_started = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def connect(self) -> Client:
+        """The connected client; starts or restarts the server if it is not connected."""
+        if self._closing:
+            raise MCPServerError(f"server {self.name!r} is closed", server=self.name)
+        if not self._owner_started:
+            self._owner_started = True
+            spawn_detached(self._own())
+        attempt = self._attempt
+        if attempt is None or attempt.ended.is_set():
+            attempt = self._attempt = _Attempt()
+            self._wake.set()
+        with anyio.move_on_after(self.connect_timeout):
+            await attempt.settled.wait()
+        if not attempt.settled.is_set():
+            attempt.fail(self._timeout_error(attempt))
+        if attempt.error is not None:
+            raise attempt.error
+        assert attempt.client is not None
+        return attempt.client
+
+    @property
+    def connected(self) -> bool:
+        attempt = self._attempt
+        return attempt is not None and attempt.client is not None and not attempt.ended.is_set()
+
+    @property
+    def protocol_version(self) -> str | None:
+        attempt = self._attempt
+        return attempt.client.protocol_version if attempt and attempt.client and self.connected else None
+
+    async def aclose(self) -> None:
+        """Close the client in its owner task and wait for the server to stop. Idempotent."""
+        self._closing = True
+        if not self._owner_started:
+            return
+        if self._attempt is not None:
+            self._attempt.ended.set()
+        self._wake.set()
+        with anyio.CancelScope(shield=True):
+            await self._owner_done.wait()
+
+    async def _own(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                if self._closing:
+                    return
+                assert self._attempt is not None
+                await self._hold(self._attempt)
+        finally:
+            self._owner_done.set()
+
+    async def _hold(self, attempt: _Attempt) -> None:
+        """Open a client, keep it until the attempt ends (close or loss), close it here."""
+        try:
+            with attempt.scope:
+                async with self._open_client(attempt) as client, anyio.create_task_group() as watchers:
+                    attempt.watchers = watchers
+                    self._watch_list_changes(client, watchers)
+                    attempt.succeed(client)
+                    await attempt.ended.wait()
+                    watchers.cancel_scope.cancel()
+        except Exception as error:
+            if not attempt.settled.is_set():
+                attempt.fail(await self._start_error(_leaf(error), attempt))
+        finally:
+            attempt.ended.set()
+
+    @asynccontextmanager
+    async def _open_client(self, attempt: _Attempt) -> AsyncIterator[Client]:
+        spec = self.spec
+        options: dict[str, Any] = {
+            "mode": spec.mode,
+            "client_info": mcp_types.Implementation(name="mcpagents", version=__version__),
+            "message_handler": self._handle_message,
+        }
+        async with AsyncExitStack() as stack:
+            if isinstance(spec, StdioServer):
+                attempt.transport = StdioTransport(spec, self.log, on_exit=attempt.ended.set)
+                client = Client(attempt.transport, **options)
+            elif isinstance(spec, HttpServer) and spec.transport == "sse":
+                client = Client(sse_client(spec.url, headers=dict(spec.headers or {})), **options)
+            elif isinstance(spec, HttpServer):
+                http = await stack.enter_async_context(
+                    httpx2.AsyncClient(headers=dict(spec.headers or {}), timeout=httpx2.Timeout(30, read=300))
+                )
+                client = Client(streamable_http_client(spec.url, http_client=http), **options)
+            else:
+                assert isinstance(spec, InProcessServer)
+                client = Client(spec.server, **options)
+            yield await stack.enter_async_context(client)
+
+    # -- requests --------------------------------------------------------------------------------
+
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        timeout: float,
+        on_progress: ProgressHandler | None = None,
+    ) -> mcp_types.CallToolResult:
+        """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it."""
+        client = await self.connect()
+        attempt = self._attempt
+        failure: Exception | None = None
+        with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
+
+            async def progress(progress: float, total: float | None, message: str | None) -> None:
+                silence.deadline = anyio.current_time() + timeout
+                if on_progress is not None:
+                    await on_progress(progress, total, message)
+
+            try:
+                return await client.call_tool(tool, arguments, progress_callback=progress)
+            except Exception as error:
+                failure = _leaf(error)
+        if failure is None:
+            raise ToolTimeoutError(
+                f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s;"
+                " the request was cancelled (raise the timeout if the tool needs longer)",
+                tool=tool,
+                server=self.name,
+            )
+        raise await self._request_error(
+            failure, attempt, f"the call to tool {tool!r}", tool=tool
+        ) from failure
+
+    async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
+        """Any other request (listings, resources, prompts), bounded by the request timeout."""
+        client = await self.connect()
+        attempt = self._attempt
+        failure: Exception | None = None
+        with anyio.move_on_after(self.request_timeout):
+            try:
+                return await send(client)
+            except Exception as error:
+                failure = _leaf(error)
+        if failure is None:
+            raise MCPServerError(
+                f"server {self.name!r} did not answer {what} within {self.request_timeout:g} s",
+                server=self.name,
+            )
+        raise await self._request_error(failure, attempt, what) from failure
+
+    # -- notifications ---------------------------------------------------------------------------
+
+    async def _handle_message(self, message: mcp_types.ServerNotification | Exception) -> None:
+        if kind := _LEGACY_LIST_CHANGES.get(type(message)):
+            self._list_changed(kind)
+
+    def _list_changed(self, kind: ListKind) -> None:
+        # Never awaited here: the handler re-lists over this same connection, and the SDK's receive
+        # loop, which delivers notifications, would wait for the answer it is itself blocking.
+        attempt = self._attempt
+        if self._on_list_changed is not None and attempt is not None and attempt.watchers is not None:
+            attempt.watchers.start_soon(self._on_list_changed, self, kind)
+
+    def _watch_list_changes(self, client: Client, watchers: anyio.abc.TaskGroup) -> None:
+        """On 2026-07-28 connections list changes arrive on a `subscriptions/listen` stream."""
+        capabilities = client.server_capabilities
+        if self._on_list_changed is None or client.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return
+        tools = bool(capabilities.tools and capabilities.tools.list_changed)
+        resources = bool(capabilities.resources and capabilities.resources.list_changed)
+        prompts = bool(capabilities.prompts and capabilities.prompts.list_changed)
+        if tools or resources or prompts:
+            watchers.start_soon(self._listen, client, tools, resources, prompts)
+
+    async def _listen(self, client: Client, tools: bool, resources: bool, prompts: bool) -> None:
+        try:
+            listening = client.listen(
+                tools_list_changed=tools, resources_list_changed=resources, prompts_list_changed=prompts
+            )
+            async with listening as subscription:
+                async for event in subscription:
+                    if kind := _MODERN_LIST_CHANGES.get(type(event)):
+                        self._list_changed(kind)
+        except (ListenNotSupportedError, SubscriptionLost, MCPError, TimeoutError) as error:
+            self.log.note(f"list-change subscription ended: {error}")
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def _timeout_error(self, attempt: _Attempt) -> MCPServerError:
+        return self._server_error(
+            f"server {self.name!r} ({self.spec.describe()}) did not finish the MCP handshake within"
+            f" {self.connect_timeout:g} s",
+            attempt,
+        )
+
+    async def _start_error(self, error: BaseException, attempt: _Attempt) -> MCPServerError:
+        if isinstance(error, MCPServerError):
+            return error
+        where = f"server {self.name!r} ({self.spec.describe()})"
+        if attempt.transport is not None and _is_connection_closed(error):
+            await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
+            return self._server_error(
+                f"{where} {attempt.transport.describe_exit()} before finishing the MCP handshake", attempt
+            )
+        if isinstance(error, httpx2.HTTPStatusError):
+            response = error.response
+            hint = " (check the headers/token of this server)" if response.status_code in (401, 403) else ""
+            return self._server_error(
+                f"{where} answered HTTP {response.status_code} {response.reason_phrase}{hint}", attempt
+            )
+        if isinstance(error, httpx2.TransportError):
+            return self._server_error(f"{where} is unreachable: {_describe(error)}", attempt)
+        if isinstance(error, MCPError):
+            return self._server_error(f"{where} failed the MCP handshake: {error}", attempt)
+        return self._server_error(f"{where} could not be connected: {_describe(error)}", attempt)
+
+    async def _request_error(
+        self, error: Exception, attempt: _Attempt | None, what: str, *, tool: str | None = None
+    ) -> Exception:
+        """Turn an SDK or transport failure into an error that says what happened to whom."""
+        if isinstance(error, MCPServerError | ToolError):
+            return error
+        lost = _is_connection_closed(error) or isinstance(error, httpx2.TransportError)
+        if attempt is not None and lost:
+            attempt.ended.set()
+            if attempt.transport is not None:
+                await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
+                happened = attempt.transport.describe_exit()
+            else:
+                happened = f"lost its connection ({_describe(error)})"
+            return self._server_error(
+                f"server {self.name!r} {happened} during {what}; the next request restarts it", attempt
+            )
+        if isinstance(error, httpx2.HTTPStatusError):
+            code = error.response.status_code
+            if attempt is not None and code == 404:
+                attempt.ended.set()
+            return self._server_error(f"server {self.name!r} answered HTTP {code} to {what}", attempt)
+        if tool is None:
+            return self._server_error(f"server {self.name!r} failed {what}: {_describe(error)}", attempt)
+        if isinstance(error, MCPError) and error.code == mcp_types.INVALID_PARAMS:
+            return ToolArgumentError(
+                f"server {self.name!r} rejected the arguments of tool {tool!r}: {error}",
+                tool=tool,
+                server=self.name,
+            )
+        if isinstance(error, ValidationError):
+            return ToolError(
+                f"tool {tool!r} on server {self.name!r} returned a result that does not match its output"
+                f" schema: {error}",
+                tool=tool,
+                server=self.name,
+            )
+        return ToolError(
+            f"{what} on server {self.name!r} failed: {_describe(error)}", tool=tool, server=self.name
+        )
+
+    def _server_error(self, message: str, attempt: _Attempt | None) -> MCPServerError:
+        transport = attempt.transport if attempt else None
+        return MCPServerError(
+            message,
+            server=self.name,
+            exit_code=transport.exit_code if transport else None,
+            stderr_tail=self.log.tail() if transport else "",
+            log_path=self.log.path if transport else None,
+        )
+
+
+_LEGACY_LIST_CHANGES: dict[type[Any], ListKind] = {
+    mcp_types.ToolListChangedNotification: "tools",
+    mcp_types.ResourceListChangedNotification: "resources",
+    mcp_types.PromptListChangedNotification: "prompts",
+}
+_MODERN_LIST_CHANGES: dict[type[Any], ListKind] = {
+    ToolsListChanged: "tools",
+    ResourcesListChanged: "resources",
+    PromptsListChanged: "prompts",
+}
+
+
+def _leaf(error: Exception) -> Exception:
+    """The first real error inside (possibly nested) exception groups raised by the SDK's task groups."""
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            if isinstance(inner, Exception):
+                return _leaf(inner)
+    return error
+
+
+def _is_connection_closed(error: BaseException) -> bool:
+    if isinstance(error, MCPError):
+        return error.code == mcp_types.CONNECTION_CLOSED
+    return isinstance(error, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+async def _wait(event: anyio.Event, seconds: float) -> None:
+    with anyio.move_on_after(seconds):
+        await event.wait()

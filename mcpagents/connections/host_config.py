@@ -1,0 +1,322 @@
+"""Read the MCP server entries of the config files of Claude Desktop, Claude Code, Cursor and VS Code."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+from urllib.parse import urlsplit
+
+from mcpagents.connections.specs import HttpServer, HttpTransport, ProtocolMode, StdioServer
+from mcpagents.errors import ConfigError
+
+_JSON_STRING = r'("(?:[^"\\\n]|\\.)*")'
+# Each pattern matches whole strings first so that nothing inside a string is ever touched.
+_STRING_OR_COMMENT = re.compile(_JSON_STRING + r"|//[^\n]*|/\*[\s\S]*?\*/")
+_STRING_OR_TRAILING_COMMA = re.compile(_JSON_STRING + r"|,(?=\s*[\]}])")
+
+_VARIABLE = re.compile(
+    r"\$\{(?:(?P<scope>env|input):(?!-)(?P<id>[^}]+)"
+    r"|(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?P<default>:-[^}]*)?"
+    r"|(?P<other>[^${}]*))\}"
+)
+_SUPPORTED_VARIABLES = "${VAR}, ${VAR:-default}, ${env:VAR}, ${input:ID}, ${userHome}, ${workspaceFolder}"
+
+_REMOTE_TYPES: dict[str, HttpTransport] = {
+    "http": "streamable-http",
+    "streamable-http": "streamable-http",
+    "streamableHttp": "streamable-http",
+    "sse": "sse",
+}
+
+
+def load_server_config(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    inputs: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, StdioServer | HttpServer]:
+    """Read the MCP servers of a host's config file (or of its already-parsed content).
+
+    Understood layouts, told apart by their top-level key:
+
+    * `{"mcpServers": {...}}`: Claude Desktop, Claude Code (`.mcp.json`), Cursor (`.cursor/mcp.json`);
+    * `{"servers": {...}, "inputs": [...]}`: VS Code `.vscode/mcp.json`;
+    * `{"mcp": {"servers": {...}}}`: VS Code `settings.json`.
+
+    Files may hold `//` and `/* */` comments and trailing commas (JSONC). An entry with `command`
+    becomes a `StdioServer`, one with `url` an `HttpServer` (SSE when `type` says so, or, without a
+    `type`, when the URL path ends in `/sse`). Entries with `"disabled": true` are skipped; the
+    mcpagents-specific keys `timeout` (seconds) and `mode` (`"auto"` / `"legacy"`) are honoured and
+    keys of other hosts are ignored. A relative `cwd` is taken from the config file's folder.
+
+    In `command`, `args`, `env` values, `envFile`, `cwd`, `url` and `headers` values, these are expanded:
+    `${VAR}` and `${VAR:-default}` (the default applies when VAR is unset) and `${env:VAR}` from
+    `environ` (default: `os.environ`), `${input:ID}` from `inputs`, `${userHome}`, and
+    `${workspaceFolder}`: the parent of a `.vscode` folder holding the file, else the file's folder,
+    or the current directory for a dict `source`.
+
+    Returns the specs by entry name, each with `name` set to it. Raises `ConfigError`, naming the file,
+    the entry path (e.g. `mcpServers.github.args[1]`) and the fix, for unreadable or invalid files,
+    malformed entries and variables without a value.
+    """
+    if isinstance(source, Mapping):
+        where, data, folder = "<config dict>", source, Path.cwd()
+        workspace = folder
+    else:
+        where = os.fspath(source)
+        path = Path(source).expanduser().absolute()
+        data = _read_json(path, where)
+        folder = path.parent
+        workspace = folder.parent if folder.name == ".vscode" else folder
+    container, servers, declared_inputs = _locate_servers(data, where)
+    reader = _Reader(
+        where=where,
+        folder=folder,
+        workspace=workspace,
+        environ=os.environ if environ is None else environ,
+        inputs=inputs or {},
+        input_descriptions=_input_descriptions(declared_inputs),
+    )
+    return {
+        name: reader.server(name, entry, f"{container}.{name}")
+        for name, entry in servers.items()
+        if not reader.is_disabled(entry, f"{container}.{name}")
+    }
+
+
+def _read_json(path: Path, where: str) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read the config file: {exc}") from exc
+    try:
+        data = json.loads(_strip_jsonc(text))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a JSON object at the top level, got {_show(data)}")
+    return data
+
+
+def _strip_jsonc(text: str) -> str:
+    """Blank out comments and trailing commas, keeping every other character where it was.
+
+    Positions are kept so that JSON errors report the line and column of the original text.
+    """
+
+    def blank_comment(match: re.Match[str]) -> str:
+        return match.group(1) or re.sub(r"[^\n]", " ", match.group())
+
+    without_comments = _STRING_OR_COMMENT.sub(blank_comment, text)
+    return _STRING_OR_TRAILING_COMMA.sub(lambda match: match.group(1) or " ", without_comments)
+
+
+def _locate_servers(data: Mapping[str, Any], where: str) -> tuple[str, Mapping[str, Any], Any]:
+    """The servers' key path, the servers and the declared VS Code inputs."""
+    if "mcpServers" in data:
+        container, servers, inputs = "mcpServers", data["mcpServers"], None
+    elif "servers" in data:
+        container, servers, inputs = "servers", data["servers"], data.get("inputs")
+    elif isinstance(data.get("mcp"), Mapping) and "servers" in data["mcp"]:
+        container, servers, inputs = "mcp.servers", data["mcp"]["servers"], data["mcp"].get("inputs")
+    else:
+        found = ", ".join(f'"{key}"' for key in data) or "none"
+        raise ConfigError(
+            f'{where}: no MCP servers found: expected a top-level "mcpServers" key (Claude Desktop, '
+            'Claude Code, Cursor), "servers" (VS Code .vscode/mcp.json) or "mcp": {"servers": ...} '
+            f"(VS Code settings.json); top-level keys found: {found}"
+        )
+    if not isinstance(servers, Mapping):
+        raise ConfigError(f"{where}: {container}: must be an object mapping server names to entries")
+    return container, servers, inputs
+
+
+def _input_descriptions(declared: Any) -> dict[str, str]:
+    if not isinstance(declared, list):
+        return {}
+    return {
+        item["id"]: item["description"]
+        for item in declared
+        if isinstance(item, Mapping)
+        and isinstance(item.get("id"), str)
+        and isinstance(item.get("description"), str)
+    }
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, default=repr)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Turns the entries of one config source into specs."""
+
+    where: str
+    folder: Path
+    workspace: Path
+    environ: Mapping[str, str]
+    inputs: Mapping[str, str]
+    input_descriptions: Mapping[str, str]
+
+    def fail(self, path: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {path}: {problem}")
+
+    def is_disabled(self, entry: Any, path: str) -> bool:
+        disabled = entry.get("disabled", False) if isinstance(entry, Mapping) else False
+        if not isinstance(disabled, bool):
+            raise self.fail(f"{path}.disabled", f"must be true or false, got {_show(disabled)}")
+        return disabled
+
+    def server(self, name: str, entry: Any, path: str) -> StdioServer | HttpServer:
+        if not isinstance(entry, Mapping):
+            raise self.fail(path, f'must be an object with "command" or "url", got {_show(entry)}')
+        type_key = "type" if "type" in entry else "transport"
+        kind = entry.get(type_key)
+        if kind is not None and kind not in ("stdio", *_REMOTE_TYPES):
+            expected = ", ".join(f'"{known}"' for known in ("stdio", *_REMOTE_TYPES))
+            raise self.fail(
+                f"{path}.{type_key}", f"unknown server type {_show(kind)}; expected one of {expected}"
+            )
+        if ("command" in entry) == ("url" in entry):
+            if "command" in entry:
+                raise self.fail(
+                    path, 'has both "command" and "url"; keep "command" for a stdio server or "url"'
+                )
+            raise self.fail(
+                path, 'needs "command" (a server started as a subprocess) or "url" (a remote server)'
+            )
+        mode = entry.get("mode", "auto")
+        if mode not in get_args(ProtocolMode):
+            raise self.fail(f"{path}.mode", f'must be "auto" or "legacy", got {_show(mode)}')
+        timeout = entry.get("timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
+            raise self.fail(f"{path}.timeout", f"must be a positive number of seconds, got {_show(timeout)}")
+        if "command" in entry:
+            if kind not in (None, "stdio"):
+                raise self.fail(
+                    f"{path}.{type_key}", f'type {_show(kind)} needs "url", but the entry has "command"'
+                )
+            return self.stdio(name, entry, path, mode, timeout)
+        if kind == "stdio":
+            raise self.fail(f"{path}.{type_key}", 'type "stdio" needs "command", but the entry has "url"')
+        return self.remote(name, entry, path, _REMOTE_TYPES[kind] if kind else None, mode, timeout)
+
+    def remote(
+        self,
+        name: str,
+        entry: Mapping[str, Any],
+        path: str,
+        transport: HttpTransport | None,
+        mode: ProtocolMode,
+        timeout: float | None,
+    ) -> HttpServer:
+        url = self.string(entry["url"], f"{path}.url")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise self.fail(f"{path}.url", f"must be an http:// or https:// URL, got {_show(url)}")
+        if transport is None:
+            transport = "sse" if parts.path.rstrip("/").endswith("/sse") else "streamable-http"
+        headers = self.string_map(entry, "headers", path)
+        return HttpServer(url, headers or None, transport, name, mode=mode, timeout=timeout)
+
+    def stdio(
+        self, name: str, entry: Mapping[str, Any], path: str, mode: ProtocolMode, timeout: float | None
+    ) -> StdioServer:
+        command = self.string(entry["command"], f"{path}.command")
+        if not command:
+            raise self.fail(f"{path}.command", "must not be empty")
+        args = entry.get("args")
+        if args is None:
+            args = []
+        elif not isinstance(args, list | tuple):
+            raise self.fail(f"{path}.args", f"must be a list of strings, got {_show(args)}")
+        env = self.string_map(entry, "env", path)
+        if entry.get("envFile") is not None:
+            env_file = self.workspace / Path(self.string(entry["envFile"], f"{path}.envFile")).expanduser()
+            env = {**self.read_env_file(env_file, f"{path}.envFile"), **env}
+        cwd = None
+        if entry.get("cwd") is not None:
+            cwd = str(self.folder / Path(self.string(entry["cwd"], f"{path}.cwd")).expanduser())
+        return StdioServer(
+            command,
+            [self.string(arg, f"{path}.args[{index}]") for index, arg in enumerate(args)],
+            env or None,
+            cwd,
+            name,
+            mode=mode,
+            timeout=timeout,
+        )
+
+    def string_map(self, entry: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
+        values = entry.get(key)
+        if values is None:
+            return {}
+        if not isinstance(values, Mapping):
+            raise self.fail(
+                f"{path}.{key}", f"must be an object mapping names to strings, got {_show(values)}"
+            )
+        return {name: self.string(value, f"{path}.{key}.{name}") for name, value in values.items()}
+
+    def string(self, value: Any, path: str) -> str:
+        """`value`, which must be a string, with its variables expanded."""
+        if not isinstance(value, str):
+            raise self.fail(path, f"must be a string, got {_show(value)}")
+        return _VARIABLE.sub(lambda match: self.variable(match, path), value)
+
+    def variable(self, match: re.Match[str], path: str) -> str:
+        scope, key, var, default = match.group("scope", "id", "var", "default")
+        if scope == "env":
+            if key not in self.environ:
+                raise self.fail(path, f"{match.group()} is not set (set the environment variable {key})")
+            return self.environ[key]
+        if scope == "input":
+            if key not in self.inputs:
+                described = f" ({self.input_descriptions[key]})" if key in self.input_descriptions else ""
+                raise self.fail(
+                    path,
+                    f"{match.group()}{described} has no value: pass inputs={{{json.dumps(key)}: ...}} "
+                    "to load_server_config",
+                )
+            return self.inputs[key]
+        if var == "userHome":
+            return str(Path.home())
+        if var == "workspaceFolder":
+            return str(self.workspace)
+        if var is None:
+            raise self.fail(path, f"unsupported variable {match.group()}; supported: {_SUPPORTED_VARIABLES}")
+        if var in self.environ:
+            return self.environ[var]
+        if default is not None:
+            return default.removeprefix(":-")
+        raise self.fail(path, f"${{{var}}} is not set (set it, or write ${{{var}:-default}})")
+
+    def read_env_file(self, file: Path, path: str) -> dict[str, str]:
+        """The variables of a dotenv file: `KEY=VALUE` lines, optionally quoted or prefixed by `export`."""
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self.fail(path, f"cannot read the env file: {exc}") from exc
+        values: dict[str, str] = {}
+        for number, raw_line in enumerate(text.splitlines(), start=1):
+            line = raw_line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, equals, value = line.removeprefix("export ").partition("=")
+            key, value = key.strip(), value.strip()
+            if not equals or not key:
+                raise self.fail(path, f"{file}, line {number}: expected KEY=VALUE, got {_show(line)}")
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1].replace("\\n", "\n") if value[0] == '"' else value[1:-1]
+            else:
+                value = value.split(" #", 1)[0].rstrip()
+            values[key] = value
+        return values

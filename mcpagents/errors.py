@@ -1,0 +1,70 @@
+"""The exceptions mcpagents raises. Every message names what failed and what to do about it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MCPAgentsError(Exception):
+    """Base class of every error raised by mcpagents."""
+
+
+class ConfigError(MCPAgentsError, ValueError):
+    """A configuration file or entry is malformed; the message names the file, the entry and the fix."""
+
+
+class MCPServerError(MCPAgentsError):
+    """An MCP server could not be started or reached, or it died.
+
+    `server` is the server's name, `exit_code` the process exit status (stdio servers),
+    `stderr_tail` its last stderr lines and `log_path` the file holding its whole stderr.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        server: str,
+        exit_code: int | None = None,
+        stderr_tail: str = "",
+        log_path: Path | None = None,
+    ) -> None:
+        self.server = server
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
+        self.log_path = log_path
+        details = [message]
+        if stderr_tail:
+            details.append("last stderr lines:\n" + _indent(stderr_tail))
+        if log_path is not None:
+            details.append(f"server log: {log_path}")
+        super().__init__("\n".join(details))
+
+
+class ToolError(MCPAgentsError):
+    """A tool call failed: the server reported an error (`isError`) or the call could not be made."""
+
+    def __init__(self, message: str, *, tool: str, server: str | None = None) -> None:
+        self.tool = tool
+        self.server = server
+        super().__init__(message)
+
+
+class ToolArgumentError(ToolError, ValueError):
+    """The arguments of a tool call do not match the tool's input schema (checked before sending)."""
+
+
+class ToolTimeoutError(ToolError, TimeoutError):
+    """A tool call got no answer (and no progress) within its timeout; the request was cancelled."""
+
+
+class ToolNotFoundError(ToolError, LookupError):
+    """No tool of that name is in the collection."""
+
+
+class ToolDefinitionChangedError(ToolError):
+    """A tool's definition changed since it was pinned, and the collection blocks changed tools."""
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

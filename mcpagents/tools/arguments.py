@@ -1,0 +1,165 @@
+"""Checking tool arguments against the tool's input schema before anything is sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+import jsonschema.exceptions
+import jsonschema.validators
+
+from mcpagents.errors import ToolArgumentError
+
+logger = logging.getLogger("mcpagents")
+
+_JSON_TYPE_NAMES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+_MAX_REPORTED = 5
+
+
+class ArgumentChecker:
+    """Validates arguments for one tool; errors name the tool, the argument and what was expected.
+
+    Arguments the schema does not declare are refused unless the schema allows extra properties
+    explicitly: a misspelt argument name should fail here, not be silently dropped by the server.
+    """
+
+    def __init__(self, tool: str, schema: Mapping[str, Any], server: str | None = None) -> None:
+        self.tool = tool
+        self.server = server
+        self.schema = dict(schema)
+        self._properties: Mapping[str, Any] = self.schema.get("properties") or {}
+        self._closed = "additionalProperties" not in self.schema and "patternProperties" not in self.schema
+        self._validator = _compile(self.schema, tool)
+
+    def check(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments as plain JSON data, or `ToolArgumentError` explaining every problem."""
+        data = {
+            name: _to_json(value, f"{self.tool}(): argument {name!r}", self)
+            for name, value in arguments.items()
+        }
+        problems = []
+        if self._closed and self._properties:
+            problems += [self._unexpected(name) for name in data if name not in self._properties]
+        if self._validator is not None:
+            problems += [self._explain(error) for error in self._validator.iter_errors(data)]
+        if problems:
+            shown = problems[:_MAX_REPORTED]
+            if len(problems) > len(shown):
+                shown.append(f"... and {len(problems) - len(shown)} more")
+            raise ToolArgumentError(f"{self.tool}(): " + "; ".join(shown), tool=self.tool, server=self.server)
+        return data
+
+    def signature(self) -> str:
+        """`(a: integer, b?: integer)`: the arguments as a short human-readable list."""
+        required = set(self.schema.get("required") or ())
+        parts = [
+            f"{name}{'' if name in required else '?'}: {_schema_summary(spec)}"
+            for name, spec in self._properties.items()
+        ]
+        return "(" + ", ".join(parts) + ")"
+
+    def _unexpected(self, name: str) -> str:
+        known = ", ".join(self._properties) or "none"
+        return f"unexpected argument {name!r} (its arguments are: {known})"
+
+    def _explain(self, error: jsonschema.exceptions.ValidationError) -> str:
+        where = _location(error.absolute_path)
+        got = _describe_value(error.instance)
+        expected: Any = error.validator_value
+        instance: Any = error.instance
+        match error.validator:
+            case "required":
+                missing = [name for name in expected if name not in instance]
+                schema: Any = error.schema
+                properties = schema.get("properties") or {}
+                listed = ", ".join(
+                    f"{name!r} ({_schema_summary(properties.get(name, {}))})" for name in missing
+                )
+                prefix = f"argument {where} is " if where else ""
+                return f"{prefix}missing required argument{'s' if len(missing) > 1 else ''} {listed}"
+            case "type":
+                wanted = " or ".join(expected) if isinstance(expected, list) else expected
+                return f"argument {where} must be {wanted}, got {got}"
+            case "enum":
+                options = ", ".join(json.dumps(option) for option in expected)
+                return f"argument {where} must be one of {options}, got {got}"
+            case "const":
+                return f"argument {where} must be {json.dumps(expected)}, got {got}"
+            case "anyOf" | "oneOf":
+                options = " | ".join(_schema_summary(option) for option in expected)
+                return f"argument {where} must be {options}, got {got}"
+            case "additionalProperties" if not where:
+                extra = [name for name in instance if name not in self._properties]
+                return "; ".join(self._unexpected(name) for name in extra)
+            case _:
+                return f"argument {where or '(all)'}: {error.message}"
+
+
+def _compile(schema: dict[str, Any], tool: str) -> Any:
+    try:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        cls.check_schema(schema)
+        return cls(schema)
+    except jsonschema.exceptions.SchemaError as error:
+        logger.warning("tool %r has an invalid input schema; its arguments are not checked: %s", tool, error)
+        return None
+
+
+def _to_json(value: Any, where: str, checker: ArgumentChecker) -> Any:
+    """Plain JSON data: tuples become lists; anything else that is not JSON is refused."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return [_to_json(item, where, checker) for item in value]
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return {key: _to_json(item, where, checker) for key, item in value.items()}
+    raise ToolArgumentError(
+        f"{where} is a {type(value).__name__}, which is not JSON data (use str, int, float, bool, None, "
+        "lists and dicts)",
+        tool=checker.tool,
+        server=checker.server,
+    )
+
+
+def _location(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return repr(text) if text else ""
+
+
+def _describe_value(value: Any) -> str:
+    kind = "null" if value is None else _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+    shown = json.dumps(value, default=str)
+    return f"{kind} {shown[:60]}{'...' if len(shown) > 60 else ''}"
+
+
+def _schema_summary(schema: Mapping[str, Any]) -> str:
+    """A one-word-ish description of a schema: `integer`, `"a" | "b"`, `array of string`, ..."""
+    if "enum" in schema:
+        return " | ".join(json.dumps(option) for option in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in schema:
+            return " | ".join(_schema_summary(option) for option in schema[combinator])
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " | ".join(kind)
+    if kind == "array" and isinstance(schema.get("items"), Mapping):
+        return f"array of {_schema_summary(schema['items'])}"
+    if isinstance(kind, str):
+        return kind
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    return "any"

@@ -1,0 +1,519 @@
+"""ToolCollection: the tools of several MCP servers in one namespace, callable from sync and async code."""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import logging
+import os
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+import anyio
+import mcp_types
+from mcp import StdioServerParameters
+from mcp.server import MCPServer
+
+from mcpagents.connections.connection import Connection, ListKind
+from mcpagents.connections.host_config import load_server_config
+from mcpagents.connections.logs import default_log_dir
+from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
+from mcpagents.errors import MCPServerError, ToolNotFoundError
+from mcpagents.runtime import Home
+from mcpagents.tools.content import Resource, convert_content, resource_contents
+from mcpagents.tools.local import FunctionTool, local_server
+from mcpagents.tools.tool import ProgressCallback, Tool, fingerprint
+
+logger = logging.getLogger("mcpagents")
+
+ServerLike = ServerSpec | MCPServer | StdioServerParameters | FunctionTool[..., Any] | str
+ChangePolicy = Literal["warn", "block", "accept"]
+
+_SINGLE_SERVER = (
+    StdioServer,
+    HttpServer,
+    InProcessServer,
+    MCPServer,
+    StdioServerParameters,
+    FunctionTool,
+    str,
+)
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_CONNECT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ToolChange:
+    """A tool whose definition (description or schemas) differs from the one seen or pinned before."""
+
+    server: str
+    tool: str
+    old_fingerprint: str
+    new_fingerprint: str
+
+
+@dataclass(frozen=True)
+class _Offered:
+    server: str
+
+
+Offered = TypeVar("Offered", bound=_Offered)
+
+
+@dataclass(frozen=True)
+class ResourceInfo(_Offered):
+    uri: str
+    name: str
+    description: str | None
+    mime_type: str | None
+
+
+@dataclass(frozen=True)
+class PromptInfo(_Offered):
+    name: str
+    description: str | None
+    arguments: tuple[mcp_types.PromptArgument, ...]
+
+
+@dataclass(frozen=True)
+class PromptMessage:
+    role: str
+    content: Any
+
+
+class ToolCollection:
+    """The tools of one or more MCP servers.
+
+    Open it with `with` (sync code) or `async with` (async code); iterate it for its tools, index it
+    by name. A server that fails to start is reported in `failures` and the others keep working,
+    unless `fail_fast=True` (or every server fails). Tool names of different servers that collide
+    are both prefixed with their server's name: `server__tool`.
+
+    `timeout` is the longest a tool call may stay silent (progress restarts it); `include` and
+    `exclude` are glob patterns matched against `tool` and `server__tool`. When a server announces
+    that its tools changed, the collection re-lists them and calls `on_tools_changed`; a tool whose
+    description or schemas changed (or differ from `pinned` fingerprints) is logged and recorded
+    in `changes`, and with `on_tool_change="block"` it refuses calls until `accept_changes()`.
+    """
+
+    def __init__(
+        self,
+        servers: Iterable[ServerLike],
+        *,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        fail_fast: bool = False,
+        on_progress: ProgressCallback | None = None,
+        on_tools_changed: Callable[[ToolCollection], Awaitable[None] | None] | None = None,
+        on_tool_change: ChangePolicy = "warn",
+        pinned: Mapping[str, str] | None = None,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        specs = _specs(servers)
+        names = Counter(spec.display_name for spec in specs)
+        if duplicates := [name for name, count in names.items() if count > 1]:
+            raise ValueError(f"several servers are named {duplicates}: give them distinct `name=`s")
+        self.include = tuple(include or ())
+        self.exclude = tuple(exclude or ())
+        self.timeout = timeout
+        self.fail_fast = fail_fast
+        self.on_progress = on_progress
+        self.on_tools_changed = on_tools_changed
+        self.on_tool_change = on_tool_change
+        self.pinned = dict(pinned or {})
+        self.failures: dict[str, MCPServerError] = {}
+        self.changes: list[ToolChange] = []
+        self.blocked: set[str] = set()
+        directory = Path(log_dir) if log_dir is not None else default_log_dir()
+        self._connections = {
+            spec.display_name: Connection(
+                spec,
+                log_dir=directory,
+                connect_timeout=connect_timeout,
+                request_timeout=timeout,
+                on_list_changed=self._list_changed,
+            )
+            for spec in specs
+        }
+        self._definitions: dict[str, list[mcp_types.Tool]] = {}
+        self._tools: dict[str, Tool] = {}
+        self._home: Home | None = None
+
+    @classmethod
+    def from_mcp(
+        cls,
+        server_or_list: ServerLike | Iterable[ServerLike],
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        **options: Any,
+    ) -> ToolCollection:
+        """Tools of one server or several: specs, SDK `MCPServer`s, `@tool` functions or URLs."""
+        if isinstance(server_or_list, _SINGLE_SERVER):
+            return cls([server_or_list], include=include, exclude=exclude, **options)
+        return cls(server_or_list, include=include, exclude=exclude, **options)
+
+    @classmethod
+    def from_config(
+        cls,
+        path_or_dict: str | os.PathLike[str] | Mapping[str, Any],
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        *,
+        servers: Sequence[str] | None = None,
+        inputs: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> ToolCollection:
+        """Tools of the servers in a host config (Claude Desktop, Cursor, Claude Code, VS Code).
+
+        `servers` picks entries by name (all by default); `inputs` answers VS Code `${input:...}`s.
+        """
+        entries = load_server_config(path_or_dict, inputs=inputs)
+        if servers is not None:
+            if unknown := sorted(set(servers) - set(entries)):
+                raise ValueError(f"no server named {unknown} in the config; it has {sorted(entries)}")
+            entries = {name: entries[name] for name in servers}
+        return cls(entries.values(), include=include, exclude=exclude, **options)
+
+    # -- opening and closing ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.aconnect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def aconnect(self) -> None:
+        """Start or reach every server and list its tools, concurrently."""
+        if self._home is not None:
+            raise RuntimeError("this ToolCollection is already connected")
+        self._home = Home.here()
+        await self._connect_all(self._connections.values())
+        failed = [self.failures[name] for name in self._connections if name in self.failures]
+        if failed and (self.fail_fast or len(failed) == len(self._connections)):
+            await self.aclose()
+            raise failed[0] if len(failed) == 1 else _combined(failed)
+        for error in failed:
+            logger.warning("continuing without server %r: %s", error.server, error)
+
+    def connect(self) -> None:
+        """Sync twin of `aconnect`: the servers live on the mcpagents hub thread."""
+        Home.hub().run_blocking(self.aconnect)
+
+    async def aclose(self) -> None:
+        """Close every connection (stopping stdio servers). Safe from any task, in any order, twice."""
+        if self._home is None:
+            return
+        await self._home.run(self._close_all)
+
+    def close(self) -> None:
+        """Sync twin of `aclose`."""
+        if self._home is not None:
+            self._home.run_blocking(self._close_all)
+
+    async def _close_all(self) -> None:
+        async with anyio.create_task_group() as tasks:
+            for connection in self._connections.values():
+                tasks.start_soon(connection.aclose)
+
+    def _connected_home(self) -> Home:
+        if self._home is None:
+            raise RuntimeError(
+                "this ToolCollection is not connected: use `with ToolCollection...(...) as tools:` "
+                "(or `async with`), or call `connect()` / `await aconnect()` first"
+            )
+        return self._home
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(list(self._tools.values()))
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __getitem__(self, name: str) -> Tool:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise self._not_found(name) from None
+
+    @property
+    def tools(self) -> list[Tool]:
+        return list(self._tools.values())
+
+    @property
+    def servers(self) -> list[str]:
+        return list(self._connections)
+
+    def fingerprints(self) -> dict[str, str]:
+        """`{tool name: fingerprint}`, to pin later with `ToolCollection(..., pinned=...)`."""
+        return {name: tool.fingerprint for name, tool in self._tools.items()}
+
+    def accept_changes(self, *names: str) -> None:
+        """Unblock changed tools (all if no names are given) and pin their new definitions."""
+        for name in names or tuple(self.blocked):
+            self.blocked.discard(name)
+            if name in self._tools:
+                self.pinned[name] = self._tools[name].fingerprint
+
+    async def arefresh(self) -> None:
+        """List every server's tools again, and retry the servers that failed."""
+        await self._connected_home().run(self._connect_all, self._connections.values())
+
+    def refresh(self) -> None:
+        """Sync twin of `arefresh`."""
+        self._connected_home().run_blocking(self._connect_all, self._connections.values())
+
+    async def _connect_all(self, connections: Iterable[Connection]) -> None:
+        async with anyio.create_task_group() as tasks:
+            for connection in connections:
+                tasks.start_soon(self._load_tools, connection)
+        self._rebuild()
+
+    async def _load_tools(self, connection: Connection) -> None:
+        try:
+            definitions = await connection.request("tools/list", _list_all_tools)
+        except MCPServerError as error:
+            self.failures[connection.name] = error
+            return
+        self.failures.pop(connection.name, None)
+        self._note_changes(connection.name, self._definitions.get(connection.name), definitions)
+        self._definitions[connection.name] = definitions
+
+    async def _list_changed(self, connection: Connection, kind: ListKind) -> None:
+        if kind != "tools":
+            return
+        await self._load_tools(connection)
+        self._rebuild()
+        if self.on_tools_changed is not None:
+            outcome = self.on_tools_changed(self)
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    def _rebuild(self) -> None:
+        chosen = [
+            (server, definition)
+            for server, definitions in self._definitions.items()
+            for definition in definitions
+            if self._wanted(server, definition.name)
+        ]
+        counts = Counter(definition.name for _, definition in chosen)
+        tools: dict[str, Tool] = {}
+        for server, definition in chosen:
+            name = definition.name if counts[definition.name] == 1 else f"{server}__{definition.name}"
+            tools[name] = Tool(definition, name=name, connection=self._connections[server], collection=self)
+        for name, tool in tools.items():
+            pin = self.pinned.get(name)
+            if pin is not None and pin != tool.fingerprint and name not in self.blocked:
+                self._record_change(ToolChange(tool.server, name, pin, tool.fingerprint))
+        self._tools = tools
+
+    def _note_changes(
+        self, server: str, before: list[mcp_types.Tool] | None, after: list[mcp_types.Tool]
+    ) -> None:
+        if before is None:
+            return
+        old = {definition.name: fingerprint(definition) for definition in before}
+        for definition in after:
+            new = fingerprint(definition)
+            if definition.name in old and old[definition.name] != new:
+                self._record_change(ToolChange(server, definition.name, old[definition.name], new))
+
+    def _record_change(self, change: ToolChange) -> None:
+        if self.on_tool_change == "accept":
+            return
+        self.changes.append(change)
+        verb = "is blocked" if self.on_tool_change == "block" else "now uses the new definition"
+        logger.warning(
+            "tool %r on server %r changed its definition (%s -> %s); it %s",
+            change.tool,
+            change.server,
+            change.old_fingerprint,
+            change.new_fingerprint,
+            verb,
+        )
+        if self.on_tool_change == "block":
+            self.blocked.update({change.tool, f"{change.server}__{change.tool}"})
+
+    def _wanted(self, server: str, tool: str) -> bool:
+        names = (tool, f"{server}__{tool}")
+        if self.include and not any(fnmatch.fnmatchcase(n, p) for n in names for p in self.include):
+            return False
+        return not any(fnmatch.fnmatchcase(n, p) for n in names for p in self.exclude)
+
+    def _not_found(self, name: str) -> ToolNotFoundError:
+        close = [known for known in self._tools if name in known or known in name]
+        hint = f"; did you mean {close}?" if close else f"; it has: {', '.join(self._tools) or 'no tools'}"
+        broken = f" (servers that failed: {', '.join(self.failures)})" if self.failures else ""
+        return ToolNotFoundError(f"no tool named {name!r} in this collection{hint}{broken}", tool=name)
+
+    # -- resources and prompts -----------------------------------------------------------------
+
+    async def alist_resources(self) -> list[ResourceInfo]:
+        """The resources of every connected server."""
+        return await self._connected_home().run(self._list_resources)
+
+    def list_resources(self) -> list[ResourceInfo]:
+        """Sync twin of `alist_resources`."""
+        return self._connected_home().run_blocking(self._list_resources)
+
+    async def aread_resource(self, uri: str, *, server: str | None = None) -> list[Resource]:
+        """Read a resource; pass `server` when several servers are connected and none lists `uri`."""
+        return await self._connected_home().run(self._read_resource, uri, server)
+
+    def read_resource(self, uri: str, *, server: str | None = None) -> list[Resource]:
+        """Sync twin of `aread_resource`."""
+        return self._connected_home().run_blocking(self._read_resource, uri, server)
+
+    async def alist_prompts(self) -> list[PromptInfo]:
+        """The prompts of every connected server."""
+        return await self._connected_home().run(self._list_prompts)
+
+    def list_prompts(self) -> list[PromptInfo]:
+        """Sync twin of `alist_prompts`."""
+        return self._connected_home().run_blocking(self._list_prompts)
+
+    async def aget_prompt(
+        self, name: str, arguments: Mapping[str, str] | None = None, *, server: str | None = None
+    ) -> list[PromptMessage]:
+        """Render a prompt into messages (text as `str`, other content as content objects)."""
+        return await self._connected_home().run(self._get_prompt, name, arguments, server)
+
+    def get_prompt(
+        self, name: str, arguments: Mapping[str, str] | None = None, *, server: str | None = None
+    ) -> list[PromptMessage]:
+        """Sync twin of `aget_prompt`."""
+        return self._connected_home().run_blocking(self._get_prompt, name, arguments, server)
+
+    def _live_connections(self) -> list[Connection]:
+        return [c for name, c in self._connections.items() if name not in self.failures]
+
+    async def _list_resources(self) -> list[ResourceInfo]:
+        found: list[ResourceInfo] = []
+        for connection in self._live_connections():
+            if not await _offers(connection, "resources"):
+                continue
+            result = await connection.request("resources/list", lambda client: client.list_resources())
+            found += [
+                ResourceInfo(connection.name, str(r.uri), r.name, r.description, r.mime_type)
+                for r in result.resources
+            ]
+        return found
+
+    async def _read_resource(self, uri: str, server: str | None) -> list[Resource]:
+        connection = await self._owner_of(
+            server, self._list_resources, lambda item: item.uri == uri, f"resource {uri!r}"
+        )
+        result = await connection.request(f"resources/read {uri}", lambda client: client.read_resource(uri))
+        return [resource_contents(contents) for contents in result.contents]
+
+    async def _list_prompts(self) -> list[PromptInfo]:
+        found: list[PromptInfo] = []
+        for connection in self._live_connections():
+            if not await _offers(connection, "prompts"):
+                continue
+            result = await connection.request("prompts/list", lambda client: client.list_prompts())
+            found += [
+                PromptInfo(connection.name, p.name, p.description, tuple(p.arguments or ()))
+                for p in result.prompts
+            ]
+        return found
+
+    async def _get_prompt(
+        self, name: str, arguments: Mapping[str, str] | None, server: str | None
+    ) -> list[PromptMessage]:
+        connection = await self._owner_of(
+            server, self._list_prompts, lambda item: item.name == name, f"prompt {name!r}"
+        )
+        result = await connection.request(
+            f"prompts/get {name}", lambda client: client.get_prompt(name, dict(arguments or {}))
+        )
+        return [PromptMessage(message.role, convert_content(message.content)) for message in result.messages]
+
+    async def _owner_of(
+        self,
+        server: str | None,
+        listing: Callable[[], Awaitable[list[Offered]]],
+        matches: Callable[[Offered], bool],
+        what: str,
+    ) -> Connection:
+        """The connection to ask for an item: the named server, the only one, or the one listing it."""
+        if server is not None:
+            if server not in self._connections:
+                raise ValueError(f"no server named {server!r}; the servers are {self.servers}")
+            return self._connections[server]
+        live = self._live_connections()
+        if len(live) == 1:
+            return live[0]
+        owners = [item.server for item in await listing() if matches(item)]
+        if len(owners) != 1:
+            problem = "several servers offer" if owners else "no server lists"
+            raise LookupError(f"{problem} {what}: pass `server=` (one of {self.servers})")
+        return self._connections[owners[0]]
+
+
+async def _list_all_tools(client: Any) -> list[mcp_types.Tool]:
+    tools: list[mcp_types.Tool] = []
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools += page.tools
+        cursor = page.next_cursor
+        if not cursor:
+            return tools
+
+
+async def _offers(connection: Connection, feature: Literal["resources", "prompts"]) -> bool:
+    client = await connection.connect()
+    return getattr(client.server_capabilities, feature) is not None
+
+
+def _specs(servers: Iterable[ServerLike]) -> list[ServerSpec]:
+    specs: list[ServerSpec] = []
+    functions: list[FunctionTool[..., Any]] = []
+    for server in servers:
+        match server:
+            case StdioServer() | HttpServer() | InProcessServer():
+                specs.append(server)
+            case FunctionTool():
+                functions.append(server)
+            case MCPServer():
+                specs.append(InProcessServer(server))
+            case StdioServerParameters():
+                specs.append(StdioServer(server.command, server.args, server.env, server.cwd))
+            case str() if server.startswith(("http://", "https://")):
+                specs.append(HttpServer(server))
+            case _:
+                raise TypeError(
+                    f"cannot make an MCP server of {server!r}: pass StdioServer(...), HttpServer(...), "
+                    "an SDK MCPServer, an http(s) URL, or functions decorated with @tool"
+                )
+    if functions:
+        specs.append(local_server(functions))
+    return specs
+
+
+def _combined(errors: list[MCPServerError]) -> MCPServerError:
+    names = ", ".join(repr(error.server) for error in errors)
+    details = "\n\n".join(str(error) for error in errors)
+    return MCPServerError(f"no server could be started ({names}):\n\n{details}", server=errors[0].server)

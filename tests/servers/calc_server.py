@@ -1,0 +1,140 @@
+"""A test MCP server with the behaviours the connection tests need.
+
+Run: `python calc_server.py` (stdio), `python calc_server.py --http` or `--sse` (prints `PORT <n>`
+on stdout once listening on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from typing import Literal, TypedDict
+
+import anyio
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+server = MCPServer("calc", instructions="Arithmetic and misbehaviour for tests.")
+
+
+class Division(TypedDict):
+    quotient: int
+    remainder: int
+
+
+@server.tool()
+def add(a: int, b: int = 2) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@server.tool()
+def divide(a: int, b: int) -> Division:
+    """Integer division with remainder."""
+    if b == 0:
+        raise ValueError("cannot divide by zero")
+    return {"quotient": a // b, "remainder": a % b}
+
+
+@server.tool()
+def convert(value: float, unit: Literal["c", "f"], note: str | None = None) -> str:
+    """Convert a temperature."""
+    result = value * 9 / 5 + 32 if unit == "c" else (value - 32) * 5 / 9
+    return f"{result:.1f}{note or ''}"
+
+
+@server.tool()
+async def slow(seconds: float, ctx: Context) -> str:
+    """Report progress every 50 ms for `seconds`, then answer."""
+    steps = max(1, int(seconds / 0.05))
+    for step in range(steps):
+        await ctx.report_progress(step + 1, steps, f"step {step + 1} of {steps}")
+        await anyio.sleep(0.05)
+    return "slept"
+
+
+@server.tool()
+async def hang() -> str:
+    """Never answer (until cancelled)."""
+    await anyio.sleep_forever()
+    return "unreachable"
+
+
+@server.tool()
+def die(code: int = 3) -> str:
+    """Print to stderr and exit the whole server process."""
+    print(f"dying on purpose with code {code}", file=sys.stderr, flush=True)
+    os._exit(code)
+
+
+@server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
+
+
+@server.tool()
+async def grow(name: str, ctx: Context) -> str:
+    """Add a tool named `name` and announce that the tool list changed."""
+
+    def added(text: str) -> str:
+        return text
+
+    server.add_tool(added, name=name, description=f"Added at run time as {name}.")
+    await _announce(ctx)
+    return name
+
+
+@server.tool()
+async def redescribe(description: str, ctx: Context) -> str:
+    """Change the description of `add` and announce that the tool list changed."""
+    server._tool_manager._tools["add"].description = description
+    await _announce(ctx)
+    return description
+
+
+async def _announce(ctx: Context) -> None:
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        await ctx.notify_tools_changed()
+    else:
+        await ctx.session.send_tool_list_changed()
+
+
+@server.resource("note://greeting", mime_type="text/plain")
+def greeting() -> str:
+    return "hello from calc"
+
+
+@server.prompt()
+def explain(topic: str) -> str:
+    """Ask for an explanation of `topic`."""
+    return f"Explain {topic} in one sentence."
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--http", action="store_true")
+    parser.add_argument("--sse", action="store_true")
+    parser.add_argument("--garbage", type=int, default=0, help="print this many non-JSON lines first")
+    options = parser.parse_args()
+    for line in range(options.garbage):
+        print(f"banner line {line}: not JSON-RPC", flush=True)
+    if not (options.http or options.sse):
+        server.run()
+        return
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    app = server.sse_app() if options.sse else server.streamable_http_app()
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(app, log_level="warning")
+    anyio.run(uvicorn.Server(config).serve, [sock])
+
+
+if __name__ == "__main__":
+    main()
