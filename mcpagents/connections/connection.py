@@ -56,6 +56,12 @@ class _Attempt:
         self.scope = anyio.CancelScope()
         self.transport: StdioTransport | None = None
         self.watchers: anyio.abc.TaskGroup | None = None
+        self.http_refusal: tuple[int, str] | None = None
+        """The last HTTP error status the server answered with (the SDK turns it into a bare error)."""
+
+    async def record_response(self, response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            self.http_refusal = (response.status_code, response.reason_phrase)
 
     def succeed(self, client: Client) -> None:
         self.client = client
@@ -176,13 +182,26 @@ class Connection:
             if isinstance(spec, StdioServer):
                 attempt.transport = StdioTransport(spec, self.log, on_exit=attempt.ended.set)
                 client = Client(attempt.transport, **options)
-            elif isinstance(spec, HttpServer) and spec.transport == "sse":
-                client = Client(sse_client(spec.url, headers=dict(spec.headers or {})), **options)
             elif isinstance(spec, HttpServer):
-                http = await stack.enter_async_context(
-                    httpx2.AsyncClient(headers=dict(spec.headers or {}), timeout=httpx2.Timeout(30, read=300))
-                )
-                client = Client(streamable_http_client(spec.url, http_client=http), **options)
+
+                def http_client(
+                    headers: dict[str, str] | None = None,
+                    timeout: httpx2.Timeout | None = None,
+                    auth: httpx2.Auth | None = None,
+                ) -> httpx2.AsyncClient:
+                    return httpx2.AsyncClient(
+                        headers={**(spec.headers or {}), **(headers or {})},
+                        timeout=timeout or httpx2.Timeout(30, read=300),
+                        auth=auth,
+                        event_hooks={"response": [attempt.record_response]},
+                    )
+
+                if spec.transport == "sse":
+                    transport = sse_client(spec.url, httpx_client_factory=http_client)
+                else:
+                    http = await stack.enter_async_context(http_client())
+                    transport = streamable_http_client(spec.url, http_client=http)
+                client = Client(transport, **options)
             else:
                 assert isinstance(spec, InProcessServer)
                 client = Client(spec.server, **options)
@@ -199,47 +218,56 @@ class Connection:
         on_progress: ProgressHandler | None = None,
     ) -> mcp_types.CallToolResult:
         """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it."""
-        client = await self.connect()
-        attempt = self._attempt
-        failure: Exception | None = None
-        with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
-            async def progress(progress: float, total: float | None, message: str | None) -> None:
-                silence.deadline = anyio.current_time() + timeout
-                if on_progress is not None:
-                    await on_progress(progress, total, message)
+        async def send(client: Client) -> mcp_types.CallToolResult:
+            with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
-            try:
+                async def progress(progress: float, total: float | None, message: str | None) -> None:
+                    silence.deadline = anyio.current_time() + timeout
+                    if on_progress is not None:
+                        await on_progress(progress, total, message)
+
                 return await client.call_tool(tool, arguments, progress_callback=progress)
-            except Exception as error:
-                failure = _leaf(error)
-        if failure is None:
             raise ToolTimeoutError(
                 f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s;"
                 " the request was cancelled (raise the timeout if the tool needs longer)",
                 tool=tool,
                 server=self.name,
             )
-        raise await self._request_error(
-            failure, attempt, f"the call to tool {tool!r}", tool=tool
-        ) from failure
+
+        return await self._send(f"the call to tool {tool!r}", send, tool=tool)
 
     async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
         """Any other request (listings, resources, prompts), bounded by the request timeout."""
-        client = await self.connect()
-        attempt = self._attempt
-        failure: Exception | None = None
-        with anyio.move_on_after(self.request_timeout):
-            try:
+
+        async def bounded(client: Client) -> T:
+            with anyio.move_on_after(self.request_timeout):
                 return await send(client)
-            except Exception as error:
-                failure = _leaf(error)
-        if failure is None:
             raise MCPServerError(
                 f"server {self.name!r} did not answer {what} within {self.request_timeout:g} s",
                 server=self.name,
             )
-        raise await self._request_error(failure, attempt, what) from failure
+
+        return await self._send(what, bounded)
+
+    async def _send(self, what: str, send: Callable[[Client], Awaitable[T]], tool: str | None = None) -> T:
+        """Send on the current client; after an expired HTTP session, reconnect and send once more
+        (the server refused the request without running it, so repeating it is safe)."""
+        retried = False
+        while True:
+            client = await self.connect()
+            attempt = self._attempt
+            if attempt is not None:
+                attempt.http_refusal = None
+            try:
+                return await send(client)
+            except Exception as error:
+                failure = _leaf(error)
+            if attempt is not None and not retried and _session_expired(failure, attempt):
+                attempt.ended.set()
+                retried = True
+                continue
+            raise await self._request_error(failure, attempt, what, tool=tool) from failure
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -296,11 +324,11 @@ class Connection:
                 f"{where} {attempt.transport.describe_exit()} before finishing the MCP handshake", attempt
             )
         if isinstance(error, httpx2.HTTPStatusError):
-            response = error.response
-            hint = " (check the headers/token of this server)" if response.status_code in (401, 403) else ""
-            return self._server_error(
-                f"{where} answered HTTP {response.status_code} {response.reason_phrase}{hint}", attempt
-            )
+            attempt.http_refusal = (error.response.status_code, error.response.reason_phrase)
+        if attempt.http_refusal is not None and isinstance(error, MCPError | httpx2.HTTPStatusError):
+            code, reason = attempt.http_refusal
+            hint = " (check the headers/token of this server)" if code in (401, 403) else ""
+            return self._server_error(f"{where} answered HTTP {code} {reason}{hint}", attempt)
         if isinstance(error, httpx2.TransportError):
             return self._server_error(f"{where} is unreachable: {_describe(error)}", attempt)
         if isinstance(error, MCPError):
@@ -324,11 +352,12 @@ class Connection:
             return self._server_error(
                 f"server {self.name!r} {happened} during {what}; the next request restarts it", attempt
             )
-        if isinstance(error, httpx2.HTTPStatusError):
-            code = error.response.status_code
-            if attempt is not None and code == 404:
-                attempt.ended.set()
-            return self._server_error(f"server {self.name!r} answered HTTP {code} to {what}", attempt)
+        refusal = attempt.http_refusal if attempt is not None else None
+        if refusal is not None and isinstance(error, MCPError | httpx2.HTTPStatusError):
+            code, reason = refusal
+            return self._server_error(
+                f"server {self.name!r} answered HTTP {code} {reason} to {what}", attempt
+            )
         if tool is None:
             return self._server_error(f"server {self.name!r} failed {what}: {_describe(error)}", attempt)
         if isinstance(error, MCPError) and error.code == mcp_types.INVALID_PARAMS:
@@ -384,6 +413,12 @@ def _is_connection_closed(error: BaseException) -> bool:
     if isinstance(error, MCPError):
         return error.code == mcp_types.CONNECTION_CLOSED
     return isinstance(error, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream)
+
+
+def _session_expired(error: Exception, attempt: _Attempt) -> bool:
+    """The HTTP server no longer knows our session (it restarted, or the session idled out)."""
+    refusal = attempt.http_refusal
+    return refusal is not None and refusal[0] == 404 and isinstance(error, MCPError)
 
 
 def _describe(error: BaseException) -> str:

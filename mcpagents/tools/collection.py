@@ -58,6 +58,16 @@ class ToolChange:
 
 
 @dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    description: str
+    connected: bool
+    protocol_version: str | None
+    tools: int
+    error: MCPServerError | None
+
+
+@dataclass(frozen=True)
 class _Offered:
     server: str
 
@@ -264,6 +274,20 @@ class ToolCollection:
     @property
     def servers(self) -> list[str]:
         return list(self._connections)
+
+    def status(self) -> list[ServerStatus]:
+        """Each server: connected or not, its protocol version, its tool count and its last error."""
+        return [
+            ServerStatus(
+                name,
+                connection.spec.describe(),
+                connection.connected,
+                connection.protocol_version,
+                sum(tool.server == name for tool in self._tools.values()),
+                self.failures.get(name),
+            )
+            for name, connection in self._connections.items()
+        ]
 
     def fingerprints(self) -> dict[str, str]:
         """`{tool name: fingerprint}`, to pin later with `ToolCollection(..., pinned=...)`."""

@@ -64,9 +64,11 @@ def tool_output(result: mcp_types.CallToolResult, output_schema: dict[str, Any] 
     return items[0] if len(items) == 1 else items
 
 
-def error_message(result: mcp_types.CallToolResult) -> str:
+def error_message(result: mcp_types.CallToolResult, tool: str) -> str:
+    """The error text of an `isError` result, without the Python SDK's "Error executing tool X: " prefix."""
     texts = [block.text for block in result.content if isinstance(block, mcp_types.TextContent)]
-    return "\n".join(texts) or "the tool reported an error without a message"
+    text = "\n".join(texts) or "the tool reported an error without a message"
+    return text.removeprefix(f"Error executing tool {tool}: ")
 
 
 def convert_content(block: mcp_types.ContentBlock) -> Content:

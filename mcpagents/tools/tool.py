@@ -161,8 +161,9 @@ class Tool:
             on_progress=None if callback is None else self._progress_relay(callback),
         )
         if result.is_error:
+            message = error_message(result, self.remote_name)
             raise ToolError(
-                f"tool {self.name!r} on server {self.server!r} failed: {error_message(result)}",
+                f"tool {self.name!r} on server {self.server!r} failed: {message}",
                 tool=self.name,
                 server=self.server,
             )

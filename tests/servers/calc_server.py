@@ -15,9 +15,12 @@ from typing import Literal, TypedDict
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 server = MCPServer("calc", instructions="Arithmetic and misbehaviour for tests.")
+cancellations = 0
+cancelled_event = anyio.Event()
 
 
 class Division(TypedDict):
@@ -35,7 +38,7 @@ def add(a: int, b: int = 2) -> int:
 def divide(a: int, b: int) -> Division:
     """Integer division with remainder."""
     if b == 0:
-        raise ValueError("cannot divide by zero")
+        raise ToolError("cannot divide by zero")
     return {"quotient": a // b, "remainder": a % b}
 
 
@@ -57,10 +60,33 @@ async def slow(seconds: float, ctx: Context) -> str:
 
 
 @server.tool()
-async def hang() -> str:
-    """Never answer (until cancelled)."""
-    await anyio.sleep_forever()
+async def hang(ctx: Context) -> str:
+    """Report progress once ("started"), then never answer; counts its cancellations."""
+    global cancellations, cancelled_event
+    await ctx.report_progress(0, None, "started")
+    try:
+        await anyio.sleep_forever()
+    except anyio.get_cancelled_exc_class():
+        cancellations += 1
+        cancelled_event.set()
+        cancelled_event = anyio.Event()
+        raise
     return "unreachable"
+
+
+@server.tool()
+async def cancelled(at_least: int = 1) -> int:
+    """Wait (up to 10 s) until `hang` was cancelled `at_least` times; return the count."""
+    with anyio.move_on_after(10):
+        while cancellations < at_least:
+            await cancelled_event.wait()
+    return cancellations
+
+
+@server.tool()
+def getenv(name: str) -> str | None:
+    """The value of an environment variable in the server process."""
+    return os.environ.get(name)
 
 
 @server.tool()
@@ -114,11 +140,26 @@ def explain(topic: str) -> str:
     return f"Explain {topic} in one sentence."
 
 
+def _require_token(app, token):
+    from starlette.responses import PlainTextResponse
+
+    async def guarded(scope, receive, send):
+        headers = dict(scope.get("headers") or [])
+        if scope["type"] == "http" and headers.get(b"authorization") != f"Bearer {token}".encode():
+            await PlainTextResponse("missing or wrong token", status_code=401)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", action="store_true")
     parser.add_argument("--sse", action="store_true")
     parser.add_argument("--garbage", type=int, default=0, help="print this many non-JSON lines first")
+    parser.add_argument("--port", type=int, default=0, help="HTTP only: the port (default: any free one)")
+    parser.add_argument("--token", help="HTTP only: require `Authorization: Bearer <token>`")
     options = parser.parse_args()
     for line in range(options.garbage):
         print(f"banner line {line}: not JSON-RPC", flush=True)
@@ -128,9 +169,12 @@ def main() -> None:
     import uvicorn
 
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", options.port))
     sock.listen(64)
     app = server.sse_app() if options.sse else server.streamable_http_app()
+    if options.token:
+        app = _require_token(app, options.token)
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     config = uvicorn.Config(app, log_level="warning")
     anyio.run(uvicorn.Server(config).serve, [sock])

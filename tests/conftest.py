@@ -1,0 +1,65 @@
+"""Shared fixtures: real MCP servers as subprocesses, over stdio and over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mcpagents import StdioServer
+
+TESTS = Path(__file__).parent
+CALC_SERVER = TESTS / "servers" / "calc_server.py"
+PEER_BINARIES = TESTS / "peers" / "node_modules" / ".bin"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every server started by a test writes its log under the test's own directory."""
+    directory = tmp_path / "server-logs"
+    monkeypatch.setenv("MCPAGENTS_LOG_DIR", str(directory))
+    return directory
+
+
+def calc(*flags: str, name: str | None = None, **options: object) -> StdioServer:
+    """The test server `tests/servers/calc_server.py` over stdio."""
+    return StdioServer(sys.executable, [str(CALC_SERVER), *flags], name=name, **options)  # type: ignore[arg-type]
+
+
+def peer(binary: str) -> str:
+    """An npm reference server installed by `make test` under tests/peers."""
+    path = PEER_BINARIES / binary
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make test`, which installs the npm peers in tests/peers")
+    return str(path)
+
+
+@contextmanager
+def http_calc(*flags: str) -> Iterator[str]:
+    """Run the calc server over HTTP (`--http`) or SSE (`--sse`); yields its base URL.
+
+    Pass `--port N` to reuse a port (e.g. to restart a server where clients expect it).
+    """
+    process = subprocess.Popen(
+        [sys.executable, str(CALC_SERVER), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        assert first_line.startswith("PORT "), f"calc server did not start: {first_line!r}"
+        yield f"http://127.0.0.1:{int(first_line.split()[1])}"
+    finally:
+        process.kill()
+        process.wait()
