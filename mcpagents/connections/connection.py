@@ -98,17 +98,23 @@ class Connection:
         self._closing = False
         self._owner_done = anyio.Event()
         self._owner_started = False
+        self._handling = 0
+        self._handled = anyio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def connect(self) -> Client:
         """The connected client; starts or restarts the server if it is not connected."""
+        attempt = self._attempt
+        if attempt is not None and attempt.client is not None and not attempt.ended.is_set():
+            if attempt.transport is None or attempt.transport.running:
+                return attempt.client
+            attempt.ended.set()  # the process exited while nobody was looking: start a new one
         if self._closing:
             raise MCPServerError(f"server {self.name!r} is closed", server=self.name)
         if not self._owner_started:
             self._owner_started = True
             spawn_detached(self._own())
-        attempt = self._attempt
         if attempt is None or attempt.ended.is_set():
             attempt = self._attempt = _Attempt()
             self._wake.set()
@@ -280,7 +286,28 @@ class Connection:
         # loop, which delivers notifications, would wait for the answer it is itself blocking.
         attempt = self._attempt
         if self._on_list_changed is not None and attempt is not None and attempt.watchers is not None:
-            attempt.watchers.start_soon(self._on_list_changed, self, kind)
+            if self._handling == 0:
+                self._handled = anyio.Event()
+            self._handling += 1
+            attempt.watchers.start_soon(self._handle_list_change, self._on_list_changed, kind)
+
+    async def _handle_list_change(self, handler: ListChangeHandler, kind: ListKind) -> None:
+        try:
+            await handler(self, kind)
+        finally:
+            self._handling -= 1
+            if self._handling == 0:
+                self._handled.set()
+
+    async def settled(self) -> None:
+        """Wait until the list changes announced so far are handled.
+
+        A call that made its server change its tools returns only after the collection shows them;
+        the one checkpoint lets a subscription stream deliver an event that arrived with the answer.
+        """
+        await anyio.lowlevel.checkpoint()
+        if self._handling:
+            await self._handled.wait()
 
     def _watch_list_changes(self, client: Client, watchers: anyio.abc.TaskGroup) -> None:
         """On 2026-07-28 connections list changes arrive on a `subscriptions/listen` stream."""

@@ -51,6 +51,7 @@ class StdioTransport:
         self.exited = anyio.Event()
         self.ignored_lines = 0
         self._on_exit = on_exit
+        self._process: Process | None = None
         self._context = self._run()
 
     async def __aenter__(self) -> TransportStreams:
@@ -58,6 +59,12 @@ class StdioTransport:
 
     async def __aexit__(self, *exc_info: object) -> bool | None:
         return await self._context.__aexit__(*exc_info)  # type: ignore[arg-type]
+
+    @property
+    def running(self) -> bool:
+        """The process is alive and its stdout open, as far as the event loop has seen."""
+        process = self._process
+        return process is not None and process.returncode is None and not self.exited.is_set()
 
     def describe_exit(self) -> str:
         """'exited with code 3', 'was killed by SIGKILL', or 'closed its stdout' (still running)."""
@@ -71,7 +78,7 @@ class StdioTransport:
 
     @asynccontextmanager
     async def _run(self) -> AsyncIterator[TransportStreams]:
-        process = await self._spawn()
+        process = self._process = await self._spawn()
         read_in, read_out = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         write_in, write_out = anyio.create_memory_object_stream[SessionMessage](0)
 

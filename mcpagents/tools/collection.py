@@ -23,7 +23,7 @@ from mcpagents.connections.host_config import load_server_config
 from mcpagents.connections.logs import default_log_dir
 from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
 from mcpagents.errors import MCPServerError, ToolNotFoundError
-from mcpagents.runtime import Home
+from mcpagents.runtime import Home, home_here, shared_home
 from mcpagents.tools.content import Resource, convert_content, resource_contents
 from mcpagents.tools.local import FunctionTool, local_server
 from mcpagents.tools.tool import ProgressCallback, Tool, fingerprint
@@ -213,7 +213,7 @@ class ToolCollection:
         """Start or reach every server and list its tools, concurrently."""
         if self._home is not None:
             raise RuntimeError("this ToolCollection is already connected")
-        self._home = Home.here()
+        self._home = home_here()
         await self._connect_all(self._connections.values())
         failed = [self.failures[name] for name in self._connections if name in self.failures]
         if failed and (self.fail_fast or len(failed) == len(self._connections)):
@@ -223,8 +223,8 @@ class ToolCollection:
             logger.warning("continuing without server %r: %s", error.server, error)
 
     def connect(self) -> None:
-        """Sync twin of `aconnect`: the servers live on the mcpagents hub thread."""
-        Home.hub().run_blocking(self.aconnect)
+        """Sync twin of `aconnect`: the connections live in mcpagents' shared loop."""
+        shared_home().run_blocking(self.aconnect)
 
     async def aclose(self) -> None:
         """Close every connection (stopping stdio servers). Safe from any task, in any order, twice."""

@@ -160,6 +160,7 @@ class Tool:
             timeout=timeout or self._connection.spec.timeout or self._collection.timeout,
             on_progress=None if callback is None else self._progress_relay(callback),
         )
+        await self._connection.settled()
         if result.is_error:
             message = error_message(result, self.remote_name)
             raise ToolError(

@@ -7,6 +7,7 @@ on stdout once listening on 127.0.0.1).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import sys
@@ -21,6 +22,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 server = MCPServer("calc", instructions="Arithmetic and misbehaviour for tests.")
 cancellations = 0
 cancelled_event = anyio.Event()
+arrived = 0
+all_arrived = anyio.Event()
+_background: set[asyncio.Future[None]] = set()
 
 
 class Division(TypedDict):
@@ -120,6 +124,33 @@ async def redescribe(description: str, ctx: Context) -> str:
     server._tool_manager._tools["add"].description = description
     await _announce(ctx)
     return description
+
+
+@server.tool()
+async def grow_later(name: str, ctx: Context) -> str:
+    """Answer now; 50 ms later add a tool named `name` and announce it (outside any request)."""
+
+    async def later() -> None:
+        await anyio.sleep(0.05)
+        server.add_tool(lambda text: text, name=name, description=f"Added later as {name}.")
+        await _announce(ctx)
+
+    _background.add(asyncio.ensure_future(later()))
+    return "scheduled"
+
+
+@server.tool()
+async def rendezvous(parties: int) -> str:
+    """Return once `parties` calls of this tool are in flight at the same time (fail after 10 s)."""
+    global arrived, all_arrived
+    arrived += 1
+    if arrived >= parties:
+        all_arrived.set()
+    with anyio.move_on_after(10):
+        await all_arrived.wait()
+    if not all_arrived.is_set():
+        raise ToolError(f"only {arrived} of {parties} calls arrived together")
+    return "met"
 
 
 async def _announce(ctx: Context) -> None:
