@@ -20,17 +20,23 @@ test: $(VENV)/.test $(PEERS)
 bench: $(VENV)/.test
 	$(BIN)/python bench/tool_calls.py
 
+# pip's output goes to .venv/pip.log and is shown only when an install fails.
+PIP_INSTALL = $(BIN)/python -m pip install --quiet >>$(VENV)/pip.log 2>&1
+PIP_FAILED = (cat $(VENV)/pip.log; exit 1)
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP_INSTALL) --upgrade pip || $(PIP_FAILED)
 
 $(VENV)/.examples: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[examples]'
-	touch $@
+	@echo "installing mcpagents and the examples' servers into $(VENV)"
+	@$(PIP_INSTALL) -e '.[examples]' || $(PIP_FAILED)
+	@touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "installing mcpagents and the test tools into $(VENV)"
+	@$(PIP_INSTALL) -e '.[test]' || $(PIP_FAILED)
+	@touch $@
 
 # The third-party MCP peers the tests run against (npm reference servers, MCP Inspector), pinned.
 $(PEERS): tests/peers/package.json tests/peers/package-lock.json
