@@ -62,6 +62,16 @@ def test_everything_server_content_types(everything: ToolCollection) -> None:
     assert contents.text or contents.blob
 
 
+def test_everything_server_errors_carry_its_message(everything: ToolCollection) -> None:
+    with pytest.raises(ToolError) as caught:
+        everything["get-resource-reference"](resourceId=-1)
+    assert str(caught.value) == (
+        "tool 'get-resource-reference' on server 'everything' failed:"
+        " Invalid resourceId: -1. Must be a finite positive integer."
+    )
+    assert everything["echo"](message="still serving") == "Echo: still serving"
+
+
 def test_everything_server_arguments_are_checked_against_its_schema(everything: ToolCollection) -> None:
     with pytest.raises(ToolArgumentError, match="argument 'location' must be one of \"New York\""):
         everything["get-structured-content"](location="Paris")

@@ -98,6 +98,14 @@ def test_timeout_names_server_and_tool_and_cancels_the_request(tools: ToolCollec
     assert tools["cancelled"](at_least=before + 1) == before + 1, "the server saw the cancellation"
 
 
+def test_a_servers_own_timeout_overrides_the_collections() -> None:
+    with ToolCollection.from_mcp(calc(name="impatient", timeout=0.2), timeout=30) as tools:
+        with pytest.raises(
+            ToolTimeoutError, match="server 'impatient' sent no answer and no progress for 0.2 s"
+        ):
+            tools["hang"]()
+
+
 @pytest.mark.anyio
 async def test_cancelling_the_caller_cancels_the_mcp_request() -> None:
     async with ToolCollection.from_mcp(calc()) as tools:

@@ -316,7 +316,9 @@ class ToolCollection:
 
     async def _load_tools(self, connection: Connection) -> None:
         try:
-            definitions = await connection.request("tools/list", _list_all_tools)
+            definitions = await connection.request(
+                "tools/list", lambda client: _every_page(client.list_tools, "tools")
+            )
         except MCPServerError as error:
             self.failures[connection.name] = error
             return
@@ -437,10 +439,12 @@ class ToolCollection:
         for connection in self._live_connections():
             if not await _offers(connection, "resources"):
                 continue
-            result = await connection.request("resources/list", lambda client: client.list_resources())
+            resources = await connection.request(
+                "resources/list", lambda client: _every_page(client.list_resources, "resources")
+            )
             found += [
                 ResourceInfo(connection.name, str(r.uri), r.name, r.description, r.mime_type)
-                for r in result.resources
+                for r in resources
             ]
         return found
 
@@ -456,10 +460,11 @@ class ToolCollection:
         for connection in self._live_connections():
             if not await _offers(connection, "prompts"):
                 continue
-            result = await connection.request("prompts/list", lambda client: client.list_prompts())
+            prompts = await connection.request(
+                "prompts/list", lambda client: _every_page(client.list_prompts, "prompts")
+            )
             found += [
-                PromptInfo(connection.name, p.name, p.description, tuple(p.arguments or ()))
-                for p in result.prompts
+                PromptInfo(connection.name, p.name, p.description, tuple(p.arguments or ())) for p in prompts
             ]
         return found
 
@@ -496,15 +501,16 @@ class ToolCollection:
         return self._connections[owners[0]]
 
 
-async def _list_all_tools(client: Any) -> list[mcp_types.Tool]:
-    tools: list[mcp_types.Tool] = []
+async def _every_page(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
+    """Every item of a paginated listing (`tools`, `resources` or `prompts`)."""
+    items: list[Any] = []
     cursor: str | None = None
     while True:
-        page = await client.list_tools(cursor=cursor)
-        tools += page.tools
+        page = await fetch(cursor=cursor)
+        items += getattr(page, field)
         cursor = page.next_cursor
         if not cursor:
-            return tools
+            return items
 
 
 async def _offers(connection: Connection, feature: Literal["resources", "prompts"]) -> bool:
