@@ -99,11 +99,13 @@ def test_timeout_names_server_and_tool_and_cancels_the_request(tools: ToolCollec
 
 
 def test_a_servers_own_timeout_overrides_the_collections() -> None:
-    with ToolCollection.from_mcp(calc(name="impatient", timeout=0.2), timeout=30) as tools:
-        with pytest.raises(
-            ToolTimeoutError, match="server 'impatient' sent no answer and no progress for 0.2 s"
-        ):
-            tools["hang"]()
+    with (
+        ToolCollection.from_mcp(calc(name="impatient", timeout=0.2), timeout=30) as tools,
+        pytest.raises(
+            ToolTimeoutError, match=r"server 'impatient' sent no answer and no progress for 0\.2 s"
+        ),
+    ):
+        tools["hang"]()
 
 
 @pytest.mark.anyio
