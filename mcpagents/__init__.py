@@ -25,7 +25,21 @@ _EXPORTS = {
     "Audio": "mcpagents.tools.content",
     "Resource": "mcpagents.tools.content",
     "ResourceLink": "mcpagents.tools.content",
+    "Model": "mcpagents.models.base",
+    "LiteLLMModel": "mcpagents.models.litellm_model",
+    "LocalModel": "mcpagents.models.local",
+    "ScriptedModel": "mcpagents.models.scripted",
+    "RecordingModel": "mcpagents.models.scripted",
+    "resolve_model": "mcpagents.models.resolve",
+    "ChatMessage": "mcpagents.models.messages",
+    "ToolCall": "mcpagents.models.messages",
+    "ToolDefinition": "mcpagents.models.messages",
+    "ModelResponse": "mcpagents.models.messages",
+    "TokenUsage": "mcpagents.models.messages",
+    "JsonSchemaFormat": "mcpagents.models.messages",
+    "CodeFormat": "mcpagents.models.messages",
     "MCPAgentsError": "mcpagents.errors",
+    "ModelError": "mcpagents.errors",
     "ConfigError": "mcpagents.errors",
     "MCPServerError": "mcpagents.errors",
     "ToolError": "mcpagents.errors",
@@ -44,12 +58,27 @@ if TYPE_CHECKING:
         ConfigError,
         MCPAgentsError,
         MCPServerError,
+        ModelError,
         ToolArgumentError,
         ToolDefinitionChangedError,
         ToolError,
         ToolNotFoundError,
         ToolTimeoutError,
     )
+    from mcpagents.models.base import Model
+    from mcpagents.models.litellm_model import LiteLLMModel
+    from mcpagents.models.local import LocalModel
+    from mcpagents.models.messages import (
+        ChatMessage,
+        CodeFormat,
+        JsonSchemaFormat,
+        ModelResponse,
+        TokenUsage,
+        ToolCall,
+        ToolDefinition,
+    )
+    from mcpagents.models.resolve import resolve_model
+    from mcpagents.models.scripted import RecordingModel, ScriptedModel
     from mcpagents.tools.collection import ToolCollection
     from mcpagents.tools.content import Audio, Image, Resource, ResourceLink
     from mcpagents.tools.local import local_server, tool

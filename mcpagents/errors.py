@@ -68,3 +68,11 @@ class ToolDefinitionChangedError(ToolError):
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
+
+
+class ModelError(MCPAgentsError):
+    """A model could not answer: provider unreachable, key missing, out of retries or out of script."""
+
+    def __init__(self, message: str, *, model: str) -> None:
+        self.model = model
+        super().__init__(message)

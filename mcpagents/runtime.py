@@ -22,7 +22,7 @@ import concurrent.futures
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -155,6 +155,41 @@ class SharedHome:
                 self._cancel(future)
             raise
 
+    def iterate_blocking(
+        self, function: Callable[P, AsyncIterator[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> Iterator[T]:
+        """Iterate `function(...)`'s async iterator from sync code (the sync twin of `async for`).
+
+        One task runs the whole iteration (an async generator's task groups and cancel scopes must
+        stay in one task); the items reach this thread through a queue.
+        """
+        items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        async def produce() -> None:
+            try:
+                async for item in function(*args, **kwargs):
+                    await items.put(("item", item))
+            except Exception as error:
+                await items.put(("error", error))
+            else:
+                await items.put(("end", None))
+
+        async def start() -> asyncio.Task[None]:
+            return spawn_detached(produce())
+
+        producer = self.run_blocking(start)
+        try:
+            while True:
+                kind, value = self.run_blocking(items.get)
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            if not producer.done():
+                self.run_blocking(_cancel_and_wait, producer)
+
     def shutdown(self) -> None:
         """At interpreter exit: cancel what still lives here (owners then stop their servers)."""
 
@@ -246,12 +281,15 @@ class SharedHome:
         so servers' messages (deaths, list changes, stream ends) are handled between calls too."""
         while True:
             with self._state:
-                while (
-                    self._driver is not None
-                    or self._waiting_callers
-                    or time.monotonic() - self._released_at < _IDLE_GRACE_SECONDS
-                ):
-                    self._state.wait(_IDLE_GRACE_SECONDS)
+                while not self._closing:
+                    # Sleep until released rather than polling: a wake-up every few milliseconds
+                    # is enough to halve llama.cpp's speed on a small machine.
+                    if self._driver is not None or self._waiting_callers:
+                        self._state.wait()
+                    elif (idle := time.monotonic() - self._released_at) < _IDLE_GRACE_SECONDS:
+                        self._state.wait(_IDLE_GRACE_SECONDS - idle)
+                    else:
+                        break
                 if self._closing:
                     return
                 self._driver = "background"
@@ -267,8 +305,7 @@ class SharedHome:
         with self._state:
             self._driver = None
             self._released_at = time.monotonic()
-            if self._waiting_callers:
-                self._state.notify_all()
+            self._state.notify_all()
 
     async def _until(self, future: concurrent.futures.Future[Any]) -> None:
         done = asyncio.Event()
@@ -326,6 +363,12 @@ def _ctrl_c_cancels(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any] | N
         yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 async def _call(function: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -1,0 +1,1 @@
+"""Models: one interface (`Model`), and litellm, embedded and scripted implementations."""

@@ -1,0 +1,209 @@
+"""Deterministic models: a script of responses, and recordings of real runs that replay them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mcpagents.errors import ConfigError, ModelError
+from mcpagents.models.base import Model
+from mcpagents.models.messages import (
+    ChatMessage,
+    CodeFormat,
+    JsonSchemaFormat,
+    MessageLike,
+    ModelResponse,
+    ResponseFormat,
+    StreamEvent,
+    TokenUsage,
+    ToolCall,
+    ToolChoice,
+    ToolDefinition,
+    as_messages,
+)
+
+ScriptStep = str | Mapping[str, Any] | ModelResponse
+"""A text (e.g. a fenced code block), `{"tool_calls": [{"name": ..., "arguments": {...}}]}`
+(optionally with `"content"`), `{"content": ...}`, or a complete `ModelResponse`."""
+
+ScriptFunction = Callable[[list[ChatMessage], list[ToolDefinition] | None], ScriptStep]
+
+CHARACTERS_PER_TOKEN = 4
+"""Scripted responses count tokens as characters / 4: not a tokenizer, but deterministic."""
+
+
+class ScriptedModel(Model):
+    """Answers from a script: each call takes the next response, or asks `function(messages, tools)`.
+
+    Running out of responses raises `ModelError` saying how many there were. Token usage is counted
+    as characters / 4, so token accounting can be tested.
+    """
+
+    def __init__(self, script: Sequence[ScriptStep] | ScriptFunction, *, model_id: str = "scripted") -> None:
+        self.model_id = model_id
+        self._function = script if callable(script) else None
+        self._steps = [] if callable(script) else list(script)
+        self.calls = 0
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> ScriptedModel:
+        """A JSON or YAML list of responses (or `{"responses": [...]}`), or a JSONL recording."""
+        source = Path(path).expanduser()
+        return cls(read_script(source), model_id=f"scripted:{source}")
+
+    @property
+    def remaining(self) -> int:
+        return len(self._steps) - self.calls if self._function is None else -1
+
+    async def agenerate(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: ToolChoice = "auto",
+        response_format: ResponseFormat | None = None,
+        stop: Sequence[str] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ModelResponse:
+        history = as_messages(messages)
+        if self._function is not None:
+            step = self._function(history, list(tools) if tools is not None else None)
+        elif self.calls < len(self._steps):
+            step = self._steps[self.calls]
+        else:
+            last = next((m.text for m in reversed(history) if m.role in ("user", "tool")), "")
+            raise ModelError(
+                f"ScriptedModel {self.model_id!r} has no response left: its script has {len(self._steps)} and"
+                f" call {self.calls + 1} asked for another (last user/tool message: {last[:200]!r})",
+                model=self.model_id,
+            )
+        self.calls += 1
+        return scripted_response(step, history, self.model_id)
+
+
+class RecordingModel(Model):
+    """Wraps a model and appends each request and response to a JSONL file.
+
+    `ScriptedModel.from_file(path)` (or the model string `"scripted:PATH"`) replays the run.
+    """
+
+    def __init__(self, model: Model, path: str | os.PathLike[str]) -> None:
+        self.model = model
+        self.model_id = model.model_id
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def agenerate(self, messages: Sequence[MessageLike], **request: Any) -> ModelResponse:
+        response = await self.model.agenerate(messages, **request)
+        self._record(messages, request, response)
+        return response
+
+    async def astream(self, messages: Sequence[MessageLike], **request: Any) -> AsyncIterator[StreamEvent]:
+        async for event in self.model.astream(messages, **request):
+            if isinstance(event, ModelResponse):
+                self._record(messages, request, event)
+            yield event
+
+    def _record(
+        self, messages: Sequence[MessageLike], request: Mapping[str, Any], response: ModelResponse
+    ) -> None:
+        entry = {"request": _request_dict(messages, request), "response": response.to_dict()}
+        with self.path.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(entry) + "\n")
+
+
+def scripted_response(step: ScriptStep, history: Sequence[ChatMessage], model_id: str) -> ModelResponse:
+    if isinstance(step, ModelResponse):
+        return step
+    if isinstance(step, str):
+        message = ChatMessage("assistant", step)
+    else:
+        calls = [
+            ToolCall(
+                str(call.get("id") or f"call_{index}"), str(call["name"]), dict(call.get("arguments") or {})
+            )
+            for index, call in enumerate(step.get("tool_calls") or [])
+        ]
+        message = ChatMessage("assistant", str(step.get("content") or ""), calls)
+    written = message.text + "".join(json.dumps(call.arguments) + call.name for call in message.tool_calls)
+    read = sum(len(m.text) for m in history)
+    usage = TokenUsage(read // CHARACTERS_PER_TOKEN + 1, len(written) // CHARACTERS_PER_TOKEN + 1)
+    return ModelResponse(message, usage, model_id)
+
+
+def read_script(path: Path) -> list[ScriptStep]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the model script ({error.strerror})") from error
+    if path.suffix == ".jsonl":
+        return [
+            _recorded_step(path, number, line)
+            for number, line in enumerate(text.splitlines(), 1)
+            if line.strip()
+        ]
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from error
+    if isinstance(data, Mapping):
+        data = data.get("responses")
+    if not isinstance(data, list) or not all(isinstance(step, str | Mapping) for step in data):
+        raise ConfigError(
+            f"{path}: expected a list of responses (texts, or objects with `content` and/or `tool_calls`),"
+            " or an object with such a list under `responses`"
+        )
+    return [
+        step if isinstance(step, str) else _checked_step(path, index, step) for index, step in enumerate(data)
+    ]
+
+
+def _recorded_step(path: Path, number: int, line: str) -> ScriptStep:
+    try:
+        entry = json.loads(line)
+        return ModelResponse.from_dict(entry["response"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ConfigError(
+            f"{path}:{number}: not a recorded model turn ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _checked_step(path: Path, index: int, step: Mapping[str, Any]) -> Mapping[str, Any]:
+    calls = step.get("tool_calls") or []
+    if not isinstance(calls, list) or not all(
+        isinstance(c, Mapping) and isinstance(c.get("name"), str) for c in calls
+    ):
+        raise ConfigError(
+            f"{path}: responses[{index}].tool_calls: expected a list of {{name, arguments}} objects"
+        )
+    if "content" not in step and not calls:
+        raise ConfigError(f"{path}: responses[{index}]: expected `content` and/or `tool_calls`")
+    return step
+
+
+def _request_dict(messages: Sequence[MessageLike], request: Mapping[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"messages": [m.to_dict() for m in as_messages(messages)]}
+    for key, value in request.items():
+        if key == "tools" and value is not None:
+            entry["tools"] = [
+                {"name": t.name, "description": t.description, "parameters": t.parameters} for t in value
+            ]
+        elif isinstance(value, JsonSchemaFormat):
+            entry[key] = {"json_schema": value.schema}
+        elif isinstance(value, CodeFormat):
+            entry[key] = {"code": value.language}
+        elif value is not None:
+            entry[key] = list(value) if isinstance(value, tuple) else value
+    return entry
