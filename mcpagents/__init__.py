@@ -47,6 +47,8 @@ _EXPORTS = {
     "ToolTimeoutError": "mcpagents.errors",
     "ToolNotFoundError": "mcpagents.errors",
     "ToolDefinitionChangedError": "mcpagents.errors",
+    "SandboxUnavailableError": "mcpagents.errors",
+    "PythonExecutor": "mcpagents.sandbox.executor",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
         MCPAgentsError,
         MCPServerError,
         ModelError,
+        SandboxUnavailableError,
         ToolArgumentError,
         ToolDefinitionChangedError,
         ToolError,
@@ -79,6 +82,7 @@ if TYPE_CHECKING:
     )
     from mcpagents.models.resolve import resolve_model
     from mcpagents.models.scripted import RecordingModel, ScriptedModel
+    from mcpagents.sandbox.executor import PythonExecutor
     from mcpagents.tools.collection import ToolCollection
     from mcpagents.tools.content import Audio, Image, Resource, ResourceLink
     from mcpagents.tools.local import local_server, tool

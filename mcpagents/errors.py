@@ -76,3 +76,7 @@ class ModelError(MCPAgentsError):
     def __init__(self, message: str, *, model: str) -> None:
         self.model = model
         super().__init__(message)
+
+
+class SandboxUnavailableError(MCPAgentsError):
+    """The code executor cannot provide a confinement layer that its mode requires."""

@@ -1,0 +1,1 @@
+"""Running model-written Python: a confined worker process, tools proxied back to the host."""

@@ -1,0 +1,349 @@
+"""The worker process: runs model-written Python one step at a time, confined, state kept between steps.
+
+Started by `PythonExecutor` as `python -I -B -m mcpagents.sandbox.worker FD`. It talks to the host
+only through frames on the socket FD. It holds no MCP session, no secret, no host object: a tool is
+a local function that sends a `call` frame and waits for the host's `result`. Standard library only
+(and `pyseccomp` for the seccomp layer).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import inspect
+import io
+import json
+import linecache
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from typing import Any
+
+from mcpagents.sandbox import confinement, protocol
+
+_FILENAME = "<code>"
+
+
+class FinalAnswer(BaseException):
+    """Raised by `final_answer`: a BaseException, so `except Exception` in model code cannot swallow it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class ToolCallError(Exception):
+    """A tool call failed on the host; the message says why."""
+
+
+class _Omitted:
+    def __repr__(self) -> str:
+        return "<optional>"
+
+
+OMITTED = _Omitted()
+
+
+class CappedText(io.TextIOBase):
+    """A text sink keeping the first `limit` characters and counting the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        notice = f"\n[output truncated: {self.dropped} more characters]" if self.dropped else ""
+        return "".join(self.parts) + notice
+
+
+class Channel:
+    """Blocking frames over the socket the host gave us."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = memoryview(protocol.encode(message))
+        while data:
+            data = data[os.write(self.fd, data) :]
+
+    def receive(self) -> dict[str, Any]:
+        return protocol.read_frame(self._read_exactly)
+
+    def _read_exactly(self, size: int) -> bytes:
+        chunks = bytearray()
+        while len(chunks) < size:
+            chunk = os.read(self.fd, size - len(chunks))
+            if not chunk:
+                raise EOFError("the host closed the channel")
+            chunks += chunk
+        return bytes(chunks)
+
+
+class Worker:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.reserved: dict[str, Any] = {}
+        self.output_limit = 20_000
+        self.next_call = 0
+        self.silence = CappedText(0)
+
+    def serve(self) -> None:
+        setup = self.channel.receive()
+        self.channel.send({"type": "ready", "layers": self.set_up(setup)})
+        sys.stdout = sys.stderr = self.silence
+        while True:
+            message = self.channel.receive()
+            if message.get("type") == "run":
+                self.channel.send(self.run(str(message.get("code", ""))))
+
+    # -- setting up --------------------------------------------------------------------------------
+
+    def set_up(self, setup: dict[str, Any]) -> dict[str, Any]:
+        self.output_limit = int(setup.get("output_limit", self.output_limit))
+        layers: dict[str, Any] = {"process": {"ok": True, "detail": f"pid {os.getpid()}, python -I"}}
+        for module in setup.get("preimport", []):
+            # Before the layers, which would stop a heavy library loading its shared objects later;
+            # a module that will not import is reported when the code imports it.
+            with suppress(Exception):
+                importlib.import_module(module)
+        limits = setup.get("limits", {})
+        try:
+            seccomp: Any = confinement.load_seccomp()
+        except confinement.LayerUnavailable as error:
+            seccomp = error
+        steps: list[tuple[str, Callable[[], str]]] = [
+            (
+                "rlimits",
+                lambda: confinement.apply_rlimits(
+                    limits["memory_bytes"], limits["file_bytes"], limits["open_files"]
+                ),
+            ),
+            ("landlock", lambda: confinement.apply_landlock(setup["read_paths"], setup["write_paths"])),
+            (
+                "seccomp",
+                lambda: (
+                    _raise(seccomp) if isinstance(seccomp, Exception) else confinement.apply_seccomp(seccomp)
+                ),
+            ),
+        ]
+        for name, apply in steps:
+            try:
+                layers[name] = {"ok": True, "detail": apply()}
+            except Exception as error:
+                layers[name] = {"ok": False, "detail": str(error) or type(error).__name__}
+        self.reserved = self._tools(setup.get("tools", []))
+        return layers
+
+    def _tools(self, specs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        names: dict[str, Any] = {spec["python_name"]: self._stub(spec) for spec in specs}
+        names["final_answer"] = final_answer
+        names["parallel"] = self.parallel
+        names["map_tool"] = self.map_tool
+        names["ToolCallError"] = ToolCallError
+        return names
+
+    def _stub(self, spec: dict[str, Any]) -> Callable[..., Any]:
+        schema = spec.get("parameters") or {}
+        properties: dict[str, Any] = schema.get("properties") or {}
+        required = set(schema.get("required") or ())
+        ordered = [name for name in properties if name in required] + [
+            n for n in properties if n not in required
+        ]
+        signature = inspect.Signature(
+            [
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=inspect.Parameter.empty if name in required else OMITTED,
+                )
+                for name in ordered
+                if name.isidentifier()
+            ]
+        )
+        tool = spec["name"]
+
+        def stub(*args: Any, **kwargs: Any) -> Any:
+            return self.call(tool, _arguments(tool, signature, args, kwargs))
+
+        stub.__name__ = spec["python_name"]
+        stub.__doc__ = spec.get("description") or ""
+        stub.__signature__ = signature  # type: ignore[attr-defined]
+        stub.tool_name = tool  # type: ignore[attr-defined]
+        return stub
+
+    # -- tool calls ----------------------------------------------------------------------------------
+
+    def call(self, tool: str, arguments: dict[str, Any]) -> Any:
+        (outcome,) = self._call_all([(tool, arguments)])
+        if isinstance(outcome, ToolCallError):
+            raise outcome
+        return outcome
+
+    def parallel(self, calls: Sequence[Any], return_exceptions: bool = False) -> list[Any]:
+        """Run several tool calls at once: `parallel([(search, {"query": "a"}), (add, {"a": 1, "b": 2})])`.
+
+        Results come back in order; with `return_exceptions=True` a failed call gives its
+        `ToolCallError` in place instead of raising.
+        """
+        prepared = []
+        for index, call in enumerate(calls):
+            try:
+                function, arguments = call
+            except (TypeError, ValueError):
+                raise TypeError(f"parallel(): call {index} must be a (tool, arguments_dict) pair") from None
+            tool = getattr(function, "tool_name", None)
+            if tool is None or not isinstance(arguments, dict):
+                raise TypeError(f"parallel(): call {index} must be a (tool, arguments_dict) pair")
+            prepared.append((tool, _arguments(tool, function.__signature__, (), arguments)))
+        outcomes = self._call_all(prepared)
+        if not return_exceptions:
+            for outcome in outcomes:
+                if isinstance(outcome, ToolCallError):
+                    raise outcome
+        return outcomes
+
+    def map_tool(self, function: Callable[..., Any], arguments: Sequence[dict[str, Any]]) -> list[Any]:
+        """Call one tool with each of several argument dicts, all at once: results in order."""
+        return self.parallel([(function, each) for each in arguments])
+
+    def _call_all(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[Any]:
+        ids = []
+        for tool, arguments in calls:
+            self.next_call += 1
+            ids.append(self.next_call)
+            self.channel.send({"type": "call", "id": self.next_call, "tool": tool, "arguments": arguments})
+        results: dict[int, Any] = {}
+        while len(results) < len(ids):
+            message = self.channel.receive()
+            if message.get("type") != "result" or message.get("id") not in ids:
+                continue
+            if message.get("ok"):
+                results[message["id"]] = message.get("value")
+            else:
+                results[message["id"]] = ToolCallError(str(message.get("error", "the tool call failed")))
+        return [results[call_id] for call_id in ids]
+
+    # -- steps ---------------------------------------------------------------------------------------
+
+    def run(self, code: str) -> dict[str, Any]:
+        self.namespace.update(self.reserved)  # tools and final_answer come back even if code rebound them
+        linecache.cache[_FILENAME] = (len(code), None, code.splitlines(keepends=True), _FILENAME)
+        stdout, stderr = CappedText(self.output_limit), CappedText(self.output_limit)
+        result: dict[str, Any] = {"type": "done", "final": None, "value": None, "error": None}
+        sys.stdout, sys.stderr = stdout, stderr
+        try:
+            value = self._execute(code)
+            if value is not None:
+                result["value"] = _short_repr(value)
+        except FinalAnswer as answer:
+            result["final"] = _json_answer(answer.value)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt too: the worker goes on
+            result["error"] = _describe(error)
+        finally:
+            sys.stdout = sys.stderr = self.silence
+        result["stdout"], result["stderr"] = stdout.text(), stderr.text()
+        return result
+
+    def _execute(self, code: str) -> Any:
+        """Run `code` like a notebook cell: the value of a final expression is returned."""
+        tree = ast.parse(code, _FILENAME)
+        last = tree.body[-1] if tree.body else None
+        if not isinstance(last, ast.Expr):
+            exec(compile(tree, _FILENAME, "exec"), self.namespace)
+            return None
+        tree.body.pop()
+        exec(compile(tree, _FILENAME, "exec"), self.namespace)
+        return eval(compile(ast.Expression(last.value), _FILENAME, "eval"), self.namespace)
+
+
+def _raise(error: Exception) -> str:
+    raise error
+
+
+def final_answer(answer: Any) -> None:
+    """End the task with `answer` (JSON data: text, numbers, lists, dicts)."""
+    raise FinalAnswer(answer)
+
+
+def _arguments(
+    tool: str, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{tool}(): {error}") from None
+    arguments = {name: value for name, value in bound.arguments.items() if value is not OMITTED}
+    try:
+        # Plain JSON here, in the worker: no object of the model's reaches the host.
+        return dict(json.loads(json.dumps(arguments, allow_nan=False)))
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{tool}(): arguments must be JSON data (str, int, float, bool, None, list, dict): {error}"
+        ) from None
+
+
+def _json_answer(value: Any) -> dict[str, Any]:
+    try:
+        return {"value": json.loads(json.dumps(value, allow_nan=False)), "note": None}
+    except (TypeError, ValueError):
+        note = f"final_answer got a {type(value).__name__}, which is not JSON data: its text form was used"
+        try:
+            return {"value": str(value), "note": note}
+        except BaseException as error:
+            return {"value": f"<unprintable {type(value).__name__}: {error}>", "note": note}
+
+
+def _short_repr(value: Any, limit: int = 2000) -> str:
+    try:
+        text = repr(value)
+    except BaseException as error:
+        text = f"<unprintable {type(value).__name__}: {type(error).__name__}>"
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+
+
+def _describe(error: BaseException) -> str:
+    """The error with the traceback lines of the model's own code only."""
+    if isinstance(error, SyntaxError) and error.filename == _FILENAME:
+        where = f"line {error.lineno}" if error.lineno else "the code"
+        text = (error.text or "").rstrip("\n")
+        caret = " " * (max(error.offset or 1, 1) - 1 + 4) + "^" if text else ""
+        return "\n".join(
+            part
+            for part in (f"SyntaxError: {error.msg} ({where})", f"    {text}" if text else "", caret)
+            if part
+        )
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == _FILENAME]
+    lines = ["Traceback (most recent call last):"] if frames else []
+    for frame in frames:
+        lines.append(f"  line {frame.lineno}, in {frame.name}")
+        if frame.line:
+            lines.append(f"    {frame.line}")
+    lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
+    return "\n".join(lines)
+
+
+def main() -> None:
+    with suppress(EOFError):
+        Worker(Channel(int(sys.argv[1]))).serve()
+
+
+if __name__ == "__main__":
+    main()
