@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PEERS := tests/peers/node_modules/.package-lock.json
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bubblewrap clean
 
 demo: $(VENV)/.examples
 	$(BIN)/python examples/quickstart_tools.py
 
-test: $(VENV)/.test $(PEERS)
+test: $(VENV)/.test $(PEERS) bubblewrap
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -19,6 +19,8 @@ test: $(VENV)/.test $(PEERS)
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/tool_calls.py
+	$(BIN)/python bench/local_model.py
+	$(BIN)/python bench/executor.py
 
 # pip's output goes to .venv/pip.log and is shown only when an install fails.
 PIP_INSTALL = $(BIN)/python -m pip install --quiet >>$(VENV)/pip.log 2>&1
@@ -48,6 +50,12 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 # The third-party MCP peers the tests run against (npm reference servers, MCP Inspector), pinned.
 $(PEERS): tests/peers/package.json tests/peers/package-lock.json
 	cd tests/peers && npm ci --no-audit --no-fund --loglevel=error
+
+# The code executor's sandbox mode runs workers inside bubblewrap (Debian/Ubuntu package `bubblewrap`).
+bubblewrap:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing bubblewrap" && apt-get install -y -qq bubblewrap >/dev/null; } \
+		|| echo "bubblewrap (bwrap) is not installed and could not be installed here: sandbox-mode tests will fail"
 
 clean:
 	rm -rf $(VENV) tests/peers/node_modules

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypedDict
@@ -237,7 +239,7 @@ async def test_the_worker_process_is_clean(executor: PythonExecutor, monkeypatch
         "MKL_NUM_THREADS",
     }
     command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    assert command[1:5] == [b"-I", b"-B", b"-m", b"mcpagents.sandbox.worker"]
+    assert command[1:5] == [b"-I", b"-B", b"-m", b"mcpagents.sandbox.zygote"], "forked from the clean zygote"
     assert [layer.name for layer in executor.layers if layer.ok] == [
         "process",
         "rlimits",
@@ -246,12 +248,18 @@ async def test_the_worker_process_is_clean(executor: PythonExecutor, monkeypatch
     ]
 
 
-async def test_sandbox_mode_fails_closed_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(
-        SandboxUnavailableError, match="mode='sandbox' needs bubblewrap, which is not installed: install"
-    ):
-        await PythonExecutor(mode="sandbox").start()
+def test_sandbox_mode_fails_closed_without_bubblewrap() -> None:
+    script = (
+        "import anyio\nfrom mcpagents import PythonExecutor\nanyio.run(PythonExecutor(mode='sandbox').start)"
+    )
+    environment = {**os.environ, "PATH": "/nonexistent"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "mcpagents.errors.SandboxUnavailableError: mode='sandbox' needs bubblewrap, which is not installed:"
+        " install bubblewrap (Debian/Ubuntu: `apt install bubblewrap`"
+    )
 
 
 def test_a_missing_layer_warns_in_local_mode_and_refuses_in_sandbox_mode(
@@ -288,3 +296,13 @@ async def test_sandbox_mode_runs_the_same_code() -> None:
         ]
         await executor.run("x = divide(7, 2)")
         assert (await executor.run("x['quotient']")).value == "3"
+
+
+async def test_tools_have_typed_signatures_in_the_worker() -> None:
+    async with (
+        ToolCollection.from_mcp([get_greeting]) as tools,
+        PythonExecutor(tools, authorized_imports=["inspect"]) as ex,
+    ):
+        result = await ex.run("import inspect\nstr(inspect.signature(get_greeting)), get_greeting.__doc__")
+    signature = "(name: str, excited: bool = <optional>)"
+    assert result.value == repr((signature, "A greeting (a tool whose name is not a Python identifier)."))

@@ -7,6 +7,7 @@ tools), not by the model's own skill; for real work, use a real model (see `reso
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import json
 import math
@@ -254,9 +255,12 @@ def _load(path: str, context_size: int, threads: int | None) -> Any:
             f"the embedded model needs llama-cpp-python; install it with: {INSTALL_COMMAND}", model="local"
         ) from None
     with _load_lock, amx_safe_loading(llama_cpp):
-        return llama_cpp.Llama(
+        model = llama_cpp.Llama(
             model_path=path, n_ctx=context_size, n_threads=threads or os.cpu_count(), seed=0, verbose=False
         )
+    # Freed before the interpreter tears llama_cpp's module down (its finaliser fails after that).
+    atexit.register(model.close)
+    return model
 
 
 @contextmanager

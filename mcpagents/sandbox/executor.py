@@ -10,6 +10,8 @@ were lost). The executor does not know MCP: a tool is anything with `name`, `des
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import base64
 import dataclasses
 import logging
@@ -18,26 +20,24 @@ import os
 import signal
 import site
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 import anyio
 import anyio.abc
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 import mcpagents
 from mcpagents.errors import SandboxUnavailableError
-from mcpagents.runtime import spawn_detached
 from mcpagents.sandbox import protocol
-from mcpagents.sandbox.bubblewrap import bwrap_command
+from mcpagents.sandbox.channel import FrameChannel, WorkerGone, open_channel
+from mcpagents.sandbox.launcher import ZygoteDied, ZygoteProcess, zygote_for
 from mcpagents.sandbox.lint import DEFAULT_AUTHORIZED_IMPORTS, lint
 
 logger = logging.getLogger("mcpagents")
@@ -104,17 +104,9 @@ class StepResult:
 
 @dataclass
 class _Worker:
-    process: anyio.abc.Process
-    stream: anyio.abc.SocketStream
-    reader: BufferedByteReceiveStream
-    events: anyio.abc.ObjectReceiveStream[tuple[str, Any]]
-    post: anyio.abc.ObjectSendStream[tuple[str, Any]]
-    send_lock: anyio.Lock = field(default_factory=anyio.Lock)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        data = protocol.encode(message)
-        async with self.send_lock:
-            await self.stream.send(data)
+    pid: int
+    zygote: ZygoteProcess
+    channel: FrameChannel
 
 
 class PythonExecutor:
@@ -176,7 +168,7 @@ class PythonExecutor:
     async def start(self) -> None:
         """Start the worker and check its layers (raises `SandboxUnavailableError` in sandbox mode)."""
         if self.workdir is None:
-            self.workdir = Path(tempfile.mkdtemp(prefix="mcpagents-run-"))
+            self.workdir = Path(tempfile.mkdtemp(prefix="run-", dir=_runs_folder()))
         if self._worker is None:
             self._worker = await self._spawn()
 
@@ -205,46 +197,47 @@ class PythonExecutor:
         return result
 
     async def _step(self, worker: _Worker, code: str) -> StepResult:
+        tool_calls: set[asyncio.Task[None]] = set()  # plain tasks: most steps call no tool at all
         try:
-            await worker.send({"type": "run", "code": code})
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            return await self._replace(worker, "the Python worker had stopped before the step")
-        async with anyio.create_task_group() as tool_calls:
-            kind, payload, calls = await self._watch(worker, tool_calls)
-            tool_calls.cancel_scope.cancel()
-        if kind == "done":
-            return _step_result(payload, calls)
-        if kind == "timeout":
+            outcome, message, calls = await self._serve(worker, code, tool_calls)
+        finally:
+            for task in tool_calls:
+                task.cancel()
+        if outcome == "done":
+            return _step_result(message, calls)
+        if outcome == "timeout":
             return await self._replace(
                 worker, f"your code ran longer than the {self.step_timeout:g} s limit and was stopped"
             )
-        if kind == "frame":
-            return await self._replace(worker, "the Python worker broke the protocol")
-        return await self._replace(worker, f"the Python worker {await self._exit_reason(worker)}")
+        if outcome == "gone":
+            return await self._replace(worker, f"the Python worker {await self._exit_reason(worker)}")
+        return await self._replace(worker, "the Python worker broke the protocol")
 
-    async def _watch(self, worker: _Worker, tool_calls: anyio.abc.TaskGroup) -> tuple[str, Any, int]:
-        """Serve the step's tool calls until the worker is done, dies, or runs out of time."""
-        clock = _StepClock(self.step_timeout)
+    async def _serve(
+        self, worker: _Worker, code: str, tool_calls: set[asyncio.Task[None]]
+    ) -> tuple[str, dict[str, Any], int]:
+        """Send the step, then perform its tool calls until the worker is done, dies or overruns."""
         calls = 0
-        while True:
-            event: tuple[str, Any] | None = None
-            with anyio.move_on_after(clock.remaining()):
-                event = await worker.events.receive()
-            if event is None:
-                return "timeout", None, calls
-            kind, payload = event
-            if kind == "call_done":
-                clock.resume()
-            elif kind == "frame" and payload.get("type") == "call":
-                clock.pause()
-                calls += 1
-                tool_calls.start_soon(self._perform, worker, payload)
-            elif kind == "frame" and payload.get("type") == "done":
-                return "done", payload, calls
-            else:
-                return kind, payload, calls
+        message: dict[str, Any] = {}
+        try:
+            worker.channel.send({"type": "run", "code": code})
+            with anyio.CancelScope() as limit:
+                clock = _StepClock(limit, self.step_timeout)
+                while (message := await worker.channel.receive()).get("type") == "call":
+                    calls += 1
+                    clock.pause()
+                    task = asyncio.get_running_loop().create_task(self._perform(worker, message, clock))
+                    tool_calls.add(task)
+                    task.add_done_callback(tool_calls.discard)
+        except WorkerGone:
+            return "gone", message, calls
+        except protocol.ProtocolError:
+            return "garbage", message, calls
+        if limit.cancelled_caught:
+            return "timeout", message, calls
+        return ("done" if message.get("type") == "done" else "garbage"), message, calls
 
-    async def _perform(self, worker: _Worker, call: dict[str, Any]) -> None:
+    async def _perform(self, worker: _Worker, call: dict[str, Any], clock: _StepClock) -> None:
         """One tool call the worker asked for: check it, perform it here, send the result back."""
         call_id = call.get("id")
         tool = self.tools.get(python_name(str(call.get("tool", ""))))
@@ -260,17 +253,14 @@ class PythonExecutor:
             reply |= {"ok": True, "value": to_json(await tool.acall_with(arguments))}
         except Exception as error:
             reply |= {"ok": False, "error": str(error) or type(error).__name__}
-        try:
-            await worker.send(reply)
-        except protocol.ProtocolError as error:
-            await worker.send(
-                {"type": "result", "id": call_id, "ok": False, "error": f"result too large: {error}"}
-            )
-        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # the worker is gone; the step loop hears it from the reader
-        finally:
-            with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                await worker.post.send(("call_done", call_id))
+        clock.resume()
+        with suppress(WorkerGone):  # the step loop hears it too
+            try:
+                worker.channel.send(reply)
+            except protocol.ProtocolError as error:
+                worker.channel.send(
+                    {"type": "result", "id": call_id, "ok": False, "error": f"result too large: {error}"}
+                )
 
     async def _replace(self, worker: _Worker, what_happened: str) -> StepResult:
         await self._kill(worker)
@@ -287,30 +277,25 @@ class PythonExecutor:
 
     async def _spawn(self) -> _Worker:
         assert self.workdir is not None
-        host_end, worker_end = socket.socketpair()
-        command = [sys.executable, "-I", "-B", "-m", "mcpagents.sandbox.worker", str(worker_end.fileno())]
         environment = _worker_environment(self.workdir)
         read_paths = self._read_paths()
-        if self.mode == "sandbox":
-            command = bwrap_command(
-                command, read_paths=read_paths, workdir=str(self.workdir), environment=environment
-            )
+        preimport = [m for m in self.authorized_imports if m.split(".")[0] in _HEAVY_MODULES]
+        host_end, worker_end = socket.socketpair()
         try:
-            process = await anyio.open_process(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=self.workdir,
-                env=environment,
-                start_new_session=True,
-                pass_fds=[worker_end.fileno()],
+            root = self._sandbox_root()
+            zygote = zygote_for(self.mode, root, _worker_environment(root), read_paths)
+            forked = zygote.fork(
+                worker_end, workdir=str(self.workdir), environment=environment, preimport=preimport
             )
         finally:
             worker_end.close()
-        stream = await anyio.abc.UNIXSocketStream.from_socket(host_end)
-        post, events = anyio.create_memory_object_stream[tuple[str, Any]](math.inf)
-        worker = _Worker(process, stream, BufferedByteReceiveStream(stream), events, post)
+        try:
+            with anyio.fail_after(_READY_TIMEOUT):
+                pid = await asyncio.wrap_future(forked)
+        except (ZygoteDied, TimeoutError) as error:
+            host_end.close()
+            raise SandboxUnavailableError(f"the Python worker could not be started: {error}") from error
+        worker = _Worker(pid, zygote, await open_channel(host_end))
         setup = {
             "type": "setup",
             "tools": [
@@ -322,43 +307,26 @@ class PythonExecutor:
                 }
                 for name, tool in self.tools.items()
             ],
-            "preimport": [m for m in self.authorized_imports if m.split(".")[0] in _HEAVY_MODULES],
+            "preimport": preimport,
             "limits": self.limits,
             "read_paths": read_paths,
             "write_paths": [str(self.workdir)],
             "output_limit": self.output_limit,
         }
-        await worker.send(setup)
-        spawn_detached(self._read(worker))
-        with anyio.move_on_after(_READY_TIMEOUT):
-            kind, ready = await events.receive()
-            if kind == "frame" and ready.get("type") == "ready":
+        with anyio.move_on_after(_READY_TIMEOUT), suppress(WorkerGone, protocol.ProtocolError):
+            worker.channel.send(setup)
+            ready = await worker.channel.receive()
+            if ready.get("type") == "ready":
                 self._check_layers(ready.get("layers") or {})
                 return worker
         reason = await self._exit_reason(worker)
         await self._kill(worker)
         raise SandboxUnavailableError(f"the Python worker did not start: it {reason}")
 
-    async def _read(self, worker: _Worker) -> None:
-        """Frames from the worker, for as long as it lives; then one `dead` event."""
-        try:
-            while True:
-                header = await worker.reader.receive_exactly(protocol.HEADER.size)
-                body = await worker.reader.receive_exactly(protocol.frame_length(header))
-                await worker.post.send(("frame", protocol.decode(body)))
-        except (
-            anyio.IncompleteRead,
-            anyio.EndOfStream,
-            anyio.ClosedResourceError,
-            anyio.BrokenResourceError,
-            OSError,
-        ):
-            pass
-        except protocol.ProtocolError as error:
-            await worker.post.send(("frame", {"type": "protocol-error", "error": str(error)}))
-            return
-        with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-            await worker.post.send(("dead", None))
+    def _sandbox_root(self) -> Path:
+        """The folder a sandbox-mode zygote binds read-write: the workdir given, else the shared base."""
+        assert self.workdir is not None
+        return self.workdir if not self._own_workdir else self.workdir.parent
 
     def _check_layers(self, reported: Mapping[str, Any]) -> None:
         first = not self.layers
@@ -370,8 +338,8 @@ class PythonExecutor:
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id (None before start)."""
-        return self._worker.process.pid if self._worker is not None else None
+        """The worker's process id (None before start; in sandbox mode, inside its PID namespace)."""
+        return self._worker.pid if self._worker is not None else None
 
     def _read_paths(self) -> list[str]:
         """What the worker may read: the Python installation and site-packages, mcpagents itself,
@@ -382,17 +350,15 @@ class PythonExecutor:
         return [str(Path(path)) for path in dict.fromkeys(paths) if os.path.exists(path)]
 
     async def _kill(self, worker: _Worker) -> None:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(worker.process.pid, signal.SIGKILL)
-        with anyio.move_on_after(5), suppress(Exception):
-            await worker.process.wait()
-        await worker.stream.aclose()
-        await worker.post.aclose()
+        worker.zygote.kill(worker.pid)
+        with anyio.move_on_after(5), suppress(ZygoteDied):
+            await asyncio.wrap_future(worker.zygote.exit_code(worker.pid))
+        worker.channel.close()
 
     async def _exit_reason(self, worker: _Worker) -> str:
-        with anyio.move_on_after(2):
-            await worker.process.wait()
-        code = worker.process.returncode
+        code: int | None = None
+        with anyio.move_on_after(2), suppress(ZygoteDied):
+            code = await asyncio.wrap_future(worker.zygote.exit_code(worker.pid))
         if code is None:
             return "stopped answering"
         if code < 0:
@@ -422,25 +388,25 @@ def check_layers(reported: Mapping[str, Any], mode: ExecutorMode) -> list[Layer]
 
 
 class _StepClock:
-    """A step's time limit; it stops while tool calls are in flight (their time is the tools')."""
+    """A step's time limit, kept as the deadline of its cancel scope. It stops while tool calls are in
+    flight: time spent in tools is the tools' (they have their own timeouts)."""
 
-    def __init__(self, limit: float) -> None:
+    def __init__(self, scope: anyio.CancelScope, limit: float) -> None:
+        self.scope = scope
         self.left = limit
-        self.since = time.monotonic()
         self.in_flight = 0
-
-    def remaining(self) -> float:
-        return math.inf if self.in_flight else max(self.left - (time.monotonic() - self.since), 0.0)
+        scope.deadline = anyio.current_time() + limit
 
     def pause(self) -> None:
         if self.in_flight == 0:
-            self.left -= time.monotonic() - self.since
+            self.left = self.scope.deadline - anyio.current_time()
+            self.scope.deadline = math.inf
         self.in_flight += 1
 
     def resume(self) -> None:
         self.in_flight -= 1
         if self.in_flight == 0:
-            self.since = time.monotonic()
+            self.scope.deadline = anyio.current_time() + self.left
 
 
 def python_name(tool_name: str) -> str:
@@ -477,6 +443,18 @@ def _step_result(done: Mapping[str, Any], calls: int) -> StepResult:
         error=done.get("error"),
         tool_calls=calls,
     )
+
+
+def _runs_folder() -> Path:
+    """Where default workdirs are made: one folder per host process (sandbox mode binds it once)."""
+    global _runs
+    if _runs is None:
+        _runs = Path(tempfile.mkdtemp(prefix="mcpagents-runs-"))
+        atexit.register(_remove_tree, _runs)
+    return _runs
+
+
+_runs: Path | None = None
 
 
 def _worker_environment(workdir: Path) -> dict[str, str]:

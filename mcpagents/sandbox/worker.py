@@ -25,6 +25,15 @@ from typing import Any
 from mcpagents.sandbox import confinement, protocol
 
 _FILENAME = "<code>"
+_JSON_TYPES = "str, int, float, bool, None, list, dict"
+_JSON_TO_PYTHON = {
+    "integer": int,
+    "number": float,
+    "string": str,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
 
 
 class FinalAnswer(BaseException):
@@ -71,6 +80,13 @@ class CappedText(io.TextIOBase):
         notice = f"\n[output truncated: {self.dropped} more characters]" if self.dropped else ""
         return "".join(self.parts) + notice
 
+    def take(self) -> str:
+        """The text so far; the sink starts empty again."""
+        text = self.text()
+        self.parts.clear()
+        self.kept = self.dropped = 0
+        return text
+
 
 class Channel:
     """Blocking frames over the socket the host gave us."""
@@ -79,7 +95,10 @@ class Channel:
         self.fd = fd
 
     def send(self, message: dict[str, Any]) -> None:
-        data = memoryview(protocol.encode(message))
+        self.send_raw(protocol.encode(message))
+
+    def send_raw(self, frame: bytes) -> None:
+        data = memoryview(frame)
         while data:
             data = data[os.write(self.fd, data) :]
 
@@ -104,6 +123,8 @@ class Worker:
         self.output_limit = 20_000
         self.next_call = 0
         self.silence = CappedText(0)
+        self.stdout = CappedText(self.output_limit)
+        self.stderr = CappedText(self.output_limit)
 
     def serve(self) -> None:
         setup = self.channel.receive()
@@ -117,7 +138,9 @@ class Worker:
     # -- setting up --------------------------------------------------------------------------------
 
     def set_up(self, setup: dict[str, Any]) -> dict[str, Any]:
-        self.output_limit = int(setup.get("output_limit", self.output_limit))
+        self.output_limit = self.stdout.limit = self.stderr.limit = int(
+            setup.get("output_limit", self.output_limit)
+        )
         layers: dict[str, Any] = {"process": {"ok": True, "detail": f"pid {os.getpid()}, python -I"}}
         for module in setup.get("preimport", []):
             # Before the layers, which would stop a heavy library loading its shared objects later;
@@ -173,6 +196,7 @@ class Worker:
                     name,
                     inspect.Parameter.POSITIONAL_OR_KEYWORD,
                     default=inspect.Parameter.empty if name in required else OMITTED,
+                    annotation=_JSON_TO_PYTHON.get(properties[name].get("type"), inspect.Parameter.empty),
                 )
                 for name in ordered
                 if name.isidentifier()
@@ -225,11 +249,24 @@ class Worker:
         return self.parallel([(function, each) for each in arguments])
 
     def _call_all(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[Any]:
-        ids = []
+        frames = []
         for tool, arguments in calls:
             self.next_call += 1
-            ids.append(self.next_call)
-            self.channel.send({"type": "call", "id": self.next_call, "tool": tool, "arguments": arguments})
+            try:
+                # Encoded here, in the worker: the host receives JSON text, never an object of the model's.
+                frames.append(
+                    (
+                        self.next_call,
+                        protocol.encode(
+                            {"type": "call", "id": self.next_call, "tool": tool, "arguments": arguments}
+                        ),
+                    )
+                )
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{tool}(): arguments must be JSON data ({_JSON_TYPES}): {error}") from None
+        ids = [call_id for call_id, _ in frames]
+        for _, frame in frames:
+            self.channel.send_raw(frame)
         results: dict[int, Any] = {}
         while len(results) < len(ids):
             message = self.channel.receive()
@@ -245,10 +282,8 @@ class Worker:
 
     def run(self, code: str) -> dict[str, Any]:
         self.namespace.update(self.reserved)  # tools and final_answer come back even if code rebound them
-        linecache.cache[_FILENAME] = (len(code), None, code.splitlines(keepends=True), _FILENAME)
-        stdout, stderr = CappedText(self.output_limit), CappedText(self.output_limit)
         result: dict[str, Any] = {"type": "done", "final": None, "value": None, "error": None}
-        sys.stdout, sys.stderr = stdout, stderr
+        sys.stdout, sys.stderr = self.stdout, self.stderr
         try:
             value = self._execute(code)
             if value is not None:
@@ -256,10 +291,11 @@ class Worker:
         except FinalAnswer as answer:
             result["final"] = _json_answer(answer.value)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the worker goes on
+            linecache.cache[_FILENAME] = (len(code), None, code.splitlines(keepends=True), _FILENAME)
             result["error"] = _describe(error)
         finally:
             sys.stdout = sys.stderr = self.silence
-        result["stdout"], result["stderr"] = stdout.text(), stderr.text()
+        result["stdout"], result["stderr"] = self.stdout.take(), self.stderr.take()
         return result
 
     def _execute(self, code: str) -> Any:
@@ -290,14 +326,7 @@ def _arguments(
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
         raise TypeError(f"{tool}(): {error}") from None
-    arguments = {name: value for name, value in bound.arguments.items() if value is not OMITTED}
-    try:
-        # Plain JSON here, in the worker: no object of the model's reaches the host.
-        return dict(json.loads(json.dumps(arguments, allow_nan=False)))
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"{tool}(): arguments must be JSON data (str, int, float, bool, None, list, dict): {error}"
-        ) from None
+    return {name: value for name, value in bound.arguments.items() if value is not OMITTED}
 
 
 def _json_answer(value: Any) -> dict[str, Any]:
@@ -336,7 +365,10 @@ def _describe(error: BaseException) -> str:
         lines.append(f"  line {frame.lineno}, in {frame.name}")
         if frame.line:
             lines.append(f"    {frame.line}")
-    lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
+    if type(error).__module__ == __name__:  # our own ToolCallError: shown by its plain name
+        lines.append(f"{type(error).__name__}: {error}")
+    else:
+        lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
     return "\n".join(lines)
 
 
