@@ -141,6 +141,7 @@ class PythonExecutor:
         if mode not in ("local", "sandbox"):
             raise ValueError(f"mode must be 'local' or 'sandbox', not {mode!r}")
         self.tools = {python_name(tool.name): tool for tool in tools}
+        self._by_name = {tool.name: tool for tool in self.tools.values()}
         self.authorized_imports = tuple(authorized_imports)
         self.mode = mode
         self.step_timeout = step_timeout
@@ -240,7 +241,7 @@ class PythonExecutor:
     async def _perform(self, worker: _Worker, call: dict[str, Any], clock: _StepClock) -> None:
         """One tool call the worker asked for: check it, perform it here, send the result back."""
         call_id = call.get("id")
-        tool = self.tools.get(python_name(str(call.get("tool", ""))))
+        tool = self._by_name.get(str(call.get("tool", "")))
         arguments = call.get("arguments")
         reply: dict[str, Any] = {"type": "result", "id": call_id}
         try:
