@@ -1,4 +1,4 @@
-"""The escape payloads of ../shared/escape-public.json, under the harness contract of
+"""The public escape payloads (tests/data/escape-public.json), under the harness contract of
 ../shared/notes/sandbox.md, in both executor modes.
 
 The advisory lint is off and every import is authorised, so that what stops a payload is the
@@ -23,7 +23,7 @@ import pytest
 from mcpagents import ToolCollection, tool
 from mcpagents.sandbox.executor import PythonExecutor, StepResult
 
-PAYLOADS_FILE = Path(__file__).resolve().parents[2] / "shared" / "escape-public.json"
+PAYLOADS_FILE = Path(__file__).parent / "data" / "escape-public.json"  # the public set, kept verbatim
 PAYLOADS: list[dict[str, Any]] = json.loads(PAYLOADS_FILE.read_text())
 MARKER = Path("/tmp/mcpagents_escape_marker")
 LISTENER_PORT = 47777
