@@ -27,14 +27,16 @@ def bwrap_command(
         raise SandboxUnavailableError(
             f"mode='sandbox' needs bubblewrap, which is not installed: {INSTALL_HINT}"
         )
+    # The fresh /tmp, /proc and /dev come first: a later mount would hide binds beneath them
+    # (a virtualenv or a checkout under /tmp, say).
     arguments = [bwrap, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
+    arguments += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     for top in ("/lib", "/lib64", "/lib32", "/bin", "/sbin"):
         if os.path.islink(top):
             arguments += ["--symlink", os.readlink(top), top]
     for path in dict.fromkeys(read_paths):
         if os.path.exists(path) and not (os.path.islink(path) and path.count("/") == 1):
             arguments += ["--ro-bind", path, path]
-    arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     arguments += ["--bind", workdir, workdir, "--chdir", workdir, "--clearenv"]
     for name, value in environment.items():
         arguments += ["--setenv", name, value]

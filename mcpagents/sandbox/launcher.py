@@ -19,6 +19,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from mcpagents.connections.logs import ServerLog, default_log_dir
 from mcpagents.sandbox import protocol
 from mcpagents.sandbox.bubblewrap import bwrap_command
 from mcpagents.sandbox.zygote import MARKER
@@ -36,17 +37,21 @@ class ZygoteProcess:
 
     def __init__(self, command: Sequence[str], environment: Mapping[str, str], cwd: str) -> None:
         host_end, zygote_end = socket.socketpair()
+        # What goes wrong before the zygote can talk (bwrap refusing to start, say) is written here.
+        self.log = ServerLog(default_log_dir(), "code-executor-zygote")
+        stderr = self.log.open_for_start(" ".join(command))
         self.process = subprocess.Popen(
             [*command, str(zygote_end.fileno())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             env=dict(environment),
             cwd=cwd,
             start_new_session=True,
             pass_fds=[zygote_end.fileno()],
         )
         zygote_end.close()
+        stderr.close()
         self._control = host_end
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -128,8 +133,18 @@ class ZygoteProcess:
             self._alive = False
             waiting = [*self._forks.values(), *(f for f in self._exits.values() if not f.done())]
             self._forks.clear()
+        death = ZygoteDied(self._describe_death())
         for future in waiting:
-            future.set_exception(ZygoteDied("the zygote process ended"))
+            future.set_exception(death)
+
+    def _describe_death(self) -> str:
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(2)
+        code = self.process.returncode
+        status = f"exited with code {code}" if code is not None and code >= 0 else "was killed"
+        tail = self.log.tail(6)
+        said = f"; it said:\n{tail}" if tail else ""
+        return f"the worker zygote {status} (log: {self.log.path}){said}"
 
     def _read_exactly(self, size: int) -> bytes:
         data = bytearray()
