@@ -85,6 +85,10 @@ class Zygote:
         os.close(self.wake_read)
         os.close(self.wake_write)
         os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # the zygote's stderr is its log: a worker writes nowhere but its socket
+            os.dup2(devnull, fd)
+        os.close(devnull)
         os.environ.clear()
         os.environ.update(request.get("environment", {}))
         os.chdir(request["workdir"])
