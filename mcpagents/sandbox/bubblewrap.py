@@ -35,6 +35,8 @@ def bwrap_command(
         if os.path.islink(top):
             arguments += ["--symlink", os.readlink(top), top]
     for path in dict.fromkeys(read_paths):
+        if path.startswith("/dev/"):
+            continue  # the fresh /dev has them, writable (a read-only bind of /dev/null is not)
         if os.path.exists(path) and not (os.path.islink(path) and path.count("/") == 1):
             arguments += ["--ro-bind", path, path]
     arguments += ["--bind", workdir, workdir, "--chdir", workdir, "--clearenv"]

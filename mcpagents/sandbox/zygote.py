@@ -16,6 +16,7 @@ import select
 import signal
 import socket
 import sys
+import traceback
 from contextlib import suppress
 from typing import Any
 
@@ -23,6 +24,7 @@ from mcpagents.sandbox import confinement, protocol
 from mcpagents.sandbox.worker import Channel, Worker
 
 MARKER = b"\x00"
+_SETUP_FAILED = 70  # EX_SOFTWARE: the child could not become a worker
 """Every request is a one-byte message (carrying the worker's socket for `fork`), then a frame."""
 
 
@@ -75,8 +77,10 @@ class Zygote:
             return pid
         try:
             self.become_worker(worker_fd, request)
-        finally:
-            os._exit(0)
+        except BaseException:
+            traceback.print_exc()  # into the zygote's log, unless stderr is already /dev/null
+            os._exit(_SETUP_FAILED)
+        os._exit(0)
 
     def become_worker(self, worker_fd: int, request: dict[str, Any]) -> None:
         signal.set_wakeup_fd(-1)
