@@ -25,6 +25,14 @@ _EXPORTS = {
     "Audio": "mcpagents.tools.content",
     "Resource": "mcpagents.tools.content",
     "ResourceLink": "mcpagents.tools.content",
+    "CodeAgent": "mcpagents.agents.code_agent",
+    "ToolCallingAgent": "mcpagents.agents.tool_calling_agent",
+    "MultiStepAgent": "mcpagents.agents.base",
+    "RunResult": "mcpagents.agents.results",
+    "AgentMemory": "mcpagents.agents.memory",
+    "ActionStep": "mcpagents.agents.memory",
+    "PlanningStep": "mcpagents.agents.memory",
+    "AgentError": "mcpagents.errors",
     "Model": "mcpagents.models.base",
     "LiteLLMModel": "mcpagents.models.litellm_model",
     "LocalModel": "mcpagents.models.local",
@@ -54,9 +62,15 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
+    from mcpagents.agents.base import MultiStepAgent
+    from mcpagents.agents.code_agent import CodeAgent
+    from mcpagents.agents.memory import ActionStep, AgentMemory, PlanningStep
+    from mcpagents.agents.results import RunResult
+    from mcpagents.agents.tool_calling_agent import ToolCallingAgent
     from mcpagents.connections.host_config import load_server_config
     from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
     from mcpagents.errors import (
+        AgentError,
         ConfigError,
         MCPAgentsError,
         MCPServerError,

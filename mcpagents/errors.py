@@ -80,3 +80,7 @@ class ModelError(MCPAgentsError):
 
 class SandboxUnavailableError(MCPAgentsError):
     """The code executor cannot provide a confinement layer that its mode requires."""
+
+
+class AgentError(MCPAgentsError):
+    """An agent's run could not go on (the model could not be reached, for instance)."""

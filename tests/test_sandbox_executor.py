@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypedDict
+from typing import ClassVar, TypedDict
 
 import anyio
 import pytest
@@ -306,3 +306,28 @@ async def test_tools_have_typed_signatures_in_the_worker() -> None:
         result = await ex.run("import inspect\nstr(inspect.signature(get_greeting)), get_greeting.__doc__")
     signature = "(name: str, excited: bool = <optional>)"
     assert result.value == repr((signature, "A greeting (a tool whose name is not a Python identifier)."))
+
+
+async def test_awkward_parameter_names_and_none_for_optional_arguments() -> None:
+    class Echo:
+        name = "import"
+        description = "Echo the arguments."
+        input_schema: ClassVar[dict[str, object]] = {
+            "type": "object",
+            "properties": {
+                "class": {"type": "string"},
+                "content-type": {"type": "string"},
+                "limit": {"type": "integer"},
+            },
+            "required": ["class"],
+        }
+
+        async def acall_with(self, arguments: dict[str, object]) -> dict[str, object]:
+            return dict(arguments)
+
+    async with PythonExecutor([Echo()]) as executor:  # type: ignore[list-item]
+        result = await executor.run("import_(**{'class': 'a', 'content-type': 'text/plain'}, limit=None)")
+    assert result.error is None
+    assert result.value == "{'class': 'a', 'content-type': 'text/plain'}", (
+        "None left the optional `limit` out"
+    )

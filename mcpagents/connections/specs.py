@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from mcp.server import MCPServer
+    from mcp.server import MCPServer, Server
 
 ProtocolMode = Literal["auto", "legacy"]
 """`auto` tries the 2026-07-28 protocol first and falls back to the initialize handshake;
@@ -84,9 +84,10 @@ class HttpServer:
 
 @dataclass(frozen=True)
 class InProcessServer:
-    """An SDK `MCPServer` running inside this process (what `@tool` functions are served by)."""
+    """An SDK server (`MCPServer` or low-level `Server`) running inside this process: what `@tool`
+    functions and managed agents are served by."""
 
-    server: MCPServer = field(compare=False)
+    server: MCPServer | Server[Any] = field(compare=False)
     name: str | None = None
     _: KW_ONLY
     mode: ProtocolMode = "auto"

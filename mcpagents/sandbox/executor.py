@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import base64
 import dataclasses
+import keyword
 import logging
 import math
 import os
@@ -193,14 +194,32 @@ class PythonExecutor:
         assert self._worker is not None
         worker = self._worker
         started = time.monotonic()
-        result = await self._step(worker, code)
+        try:
+            result = await self._step(worker, code)
+        except BaseException:
+            # Cancelled mid-step (the agent's run was cancelled): the code may still be running, and
+            # its late answer would be read as the next step's. The next step gets a fresh worker.
+            with anyio.CancelScope(shield=True):
+                await self._kill(worker)
+            self._worker = None
+            raise
         result.duration = time.monotonic() - started
         return result
 
-    async def _step(self, worker: _Worker, code: str) -> StepResult:
+    async def define(self, **values: Any) -> None:
+        """Set variables in the code's namespace (JSON data), as if a step had assigned them."""
+        await self.start()
+        assert self._worker is not None
+        result = await self._step(self._worker, "", message={"type": "define", "values": to_json(values)})
+        if result.error is not None:
+            raise RuntimeError(f"could not define {sorted(values)}: {result.error}")
+
+    async def _step(self, worker: _Worker, code: str, message: dict[str, Any] | None = None) -> StepResult:
         tool_calls: set[asyncio.Task[None]] = set()  # plain tasks: most steps call no tool at all
         try:
-            outcome, message, calls = await self._serve(worker, code, tool_calls)
+            outcome, message, calls = await self._serve(
+                worker, message or {"type": "run", "code": code}, tool_calls
+            )
         finally:
             for task in tool_calls:
                 task.cancel()
@@ -215,13 +234,13 @@ class PythonExecutor:
         return await self._replace(worker, "the Python worker broke the protocol")
 
     async def _serve(
-        self, worker: _Worker, code: str, tool_calls: set[asyncio.Task[None]]
+        self, worker: _Worker, request: dict[str, Any], tool_calls: set[asyncio.Task[None]]
     ) -> tuple[str, dict[str, Any], int]:
         """Send the step, then perform its tool calls until the worker is done, dies or overruns."""
         calls = 0
         message: dict[str, Any] = {}
         try:
-            worker.channel.send({"type": "run", "code": code})
+            worker.channel.send(request)
             with anyio.CancelScope() as limit:
                 clock = _StepClock(limit, self.step_timeout)
                 while (message := await worker.channel.receive()).get("type") == "call":
@@ -411,9 +430,11 @@ class _StepClock:
 
 
 def python_name(tool_name: str) -> str:
-    """The name a tool has in code: `get-sum` becomes `get_sum`."""
-    name = "".join(char if char.isalnum() or char == "_" else "_" for char in tool_name)
-    return name if name.isidentifier() else f"tool_{name}"
+    """The name a tool has in code: `get-sum` becomes `get_sum`, `import` becomes `import_`."""
+    name = "".join(char if f"_{char}".isidentifier() else "_" for char in tool_name)
+    if not name.isidentifier():
+        name = f"tool_{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name
 
 
 def to_json(value: Any) -> Any:

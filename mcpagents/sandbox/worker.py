@@ -14,6 +14,7 @@ import importlib
 import inspect
 import io
 import json
+import keyword
 import linecache
 import os
 import sys
@@ -134,6 +135,11 @@ class Worker:
             message = self.channel.receive()
             if message.get("type") == "run":
                 self.channel.send(self.run(str(message.get("code", ""))))
+            elif message.get("type") == "define":
+                self.namespace.update(message.get("values") or {})
+                self.channel.send(
+                    {"type": "done", "final": None, "value": None, "error": None, "stdout": "", "stderr": ""}
+                )
 
     # -- setting up --------------------------------------------------------------------------------
 
@@ -190,27 +196,31 @@ class Worker:
         ordered = [name for name in properties if name in required] + [
             n for n in properties if n not in required
         ]
-        signature = inspect.Signature(
-            [
-                inspect.Parameter(
-                    name,
-                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                    default=inspect.Parameter.empty if name in required else OMITTED,
-                    annotation=_JSON_TO_PYTHON.get(properties[name].get("type"), inspect.Parameter.empty),
-                )
-                for name in ordered
-                if name.isidentifier()
-            ]
-        )
+        parameters = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=inspect.Parameter.empty if name in required else OMITTED,
+                annotation=_JSON_TO_PYTHON.get(properties[name].get("type"), inspect.Parameter.empty),
+            )
+            for name in ordered
+            if name.isidentifier() and not keyword.iskeyword(name)
+        ]
+        if len(parameters) < len(ordered):  # names like "content-type" or "class" come through **kwargs
+            parameters.append(inspect.Parameter("arguments", inspect.Parameter.VAR_KEYWORD))
+        signature = inspect.Signature(parameters)
+        # None for an optional parameter that cannot be null means "leave it out".
+        droppable = {name for name in ordered if name not in required and not _nullable(properties[name])}
         tool = spec["name"]
 
         def stub(*args: Any, **kwargs: Any) -> Any:
-            return self.call(tool, _arguments(tool, signature, args, kwargs))
+            return self.call(tool, _arguments(tool, signature, args, kwargs, droppable))
 
         stub.__name__ = spec["python_name"]
         stub.__doc__ = spec.get("description") or ""
         stub.__signature__ = signature  # type: ignore[attr-defined]
         stub.tool_name = tool  # type: ignore[attr-defined]
+        stub.droppable = droppable  # type: ignore[attr-defined]
         return stub
 
     # -- tool calls ----------------------------------------------------------------------------------
@@ -236,7 +246,9 @@ class Worker:
             tool = getattr(function, "tool_name", None)
             if tool is None or not isinstance(arguments, dict):
                 raise TypeError(f"parallel(): call {index} must be a (tool, arguments_dict) pair")
-            prepared.append((tool, _arguments(tool, function.__signature__, (), arguments)))
+            prepared.append(
+                (tool, _arguments(tool, function.__signature__, (), arguments, function.droppable))
+            )
         outcomes = self._call_all(prepared)
         if not return_exceptions:
             for outcome in outcomes:
@@ -320,13 +332,29 @@ def final_answer(answer: Any) -> None:
 
 
 def _arguments(
-    tool: str, signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+    tool: str,
+    signature: inspect.Signature,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    droppable: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any]:
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
         raise TypeError(f"{tool}(): {error}") from None
-    return {name: value for name, value in bound.arguments.items() if value is not OMITTED}
+    arguments = dict(bound.arguments)
+    arguments.update(arguments.pop("arguments", None) or {})
+    return {
+        name: value
+        for name, value in arguments.items()
+        if value is not OMITTED and not (value is None and name in droppable)
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    options = schema.get("anyOf") or schema.get("oneOf") or []
+    return kind == "null" or (isinstance(kind, list) and "null" in kind) or any(_nullable(o) for o in options)
 
 
 def _json_answer(value: Any) -> dict[str, Any]:

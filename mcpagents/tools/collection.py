@@ -155,6 +155,7 @@ class ToolCollection:
         self._definitions: dict[str, list[mcp_types.Tool]] = {}
         self._tools: dict[str, Tool] = {}
         self._home: Home | None = None
+        self._closed = False
 
     @classmethod
     def from_mcp(
@@ -226,15 +227,22 @@ class ToolCollection:
         """Sync twin of `aconnect`: the connections live in mcpagents' shared loop."""
         shared_home().run_blocking(self.aconnect)
 
+    @property
+    def connected(self) -> bool:
+        """Open and not yet closed."""
+        return self._home is not None and not self._closed
+
     async def aclose(self) -> None:
         """Close every connection (stopping stdio servers). Safe from any task, in any order, twice."""
         if self._home is None:
             return
+        self._closed = True
         await self._home.run(self._close_all)
 
     def close(self) -> None:
         """Sync twin of `aclose`."""
         if self._home is not None:
+            self._closed = True
             self._home.run_blocking(self._close_all)
 
     async def _close_all(self) -> None:

@@ -1,0 +1,1 @@
+"""Agents: the multi-step loop, CodeAgent and ToolCallingAgent."""

@@ -1,0 +1,197 @@
+"""CodeAgent: the model writes Python that calls tools; the code runs in a confined worker process."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mcpagents.agents import prompts
+from mcpagents.agents.base import MultiStepAgent, _Run
+from mcpagents.agents.memory import ActionStep, ToolCallRecord
+from mcpagents.agents.results import CodeAction, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.agents.stubs import tools_stubs
+from mcpagents.agents.toolbox import ToolsArgument
+from mcpagents.models.base import Model
+from mcpagents.models.messages import ChatMessage, CodeFormat
+from mcpagents.sandbox.executor import ExecutorMode, PythonExecutor, StepResult, to_json
+from mcpagents.sandbox.lint import DEFAULT_AUTHORIZED_IMPORTS
+from mcpagents.tools.tool import Progress, Tool
+
+_FENCED = re.compile(r"```(?:python|py|Python|PY)?[ \t]*\n(.*?)```", re.DOTALL)
+_TAGGED = re.compile(r"<code>(.*?)</code>", re.DOTALL)
+_UNCLOSED = re.compile(r"```(?:python|py|Python|PY)?[ \t]*\n(.*)\Z", re.DOTALL)
+
+
+class CodeAgent(MultiStepAgent):
+    """An agent that acts by writing Python code (see `MultiStepAgent` for the shared options).
+
+    Tools appear in the prompt as typed Python signatures made from their MCP input and output
+    schemas. The code runs in a `PythonExecutor` (one worker per run; `reset=False` keeps it):
+    `authorized_imports`, `executor_mode` (`local` or `sandbox`), `step_timeout`, `memory_mb` and
+    `output_limit` configure it.
+    """
+
+    def __init__(
+        self,
+        tools: ToolsArgument = None,
+        model: Model | str | None = None,
+        *,
+        authorized_imports: Sequence[str] = DEFAULT_AUTHORIZED_IMPORTS,
+        executor_mode: ExecutorMode = "local",
+        step_timeout: float = 20.0,
+        memory_mb: int = 1024,
+        output_limit: int = 20_000,
+        **options: Any,
+    ) -> None:
+        super().__init__(tools, model, **options)
+        self.authorized_imports = tuple(authorized_imports)
+        self.executor_options: dict[str, Any] = {
+            "authorized_imports": self.authorized_imports,
+            "mode": executor_mode,
+            "step_timeout": step_timeout,
+            "memory_mb": memory_mb,
+            "output_limit": output_limit,
+        }
+        self._kept: PythonExecutor | None = None
+
+    def system_prompt(self, tools: Sequence[Tool]) -> str:
+        return prompts.CODE_SYSTEM.format(
+            tools=tools_stubs(tools),
+            answer_shape=prompts.answer_shape(self.output_json_schema),
+            imports=prompts.imports_list(self.authorized_imports),
+            instructions=prompts.instructions_block(self.instructions),
+        )
+
+    def _task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
+        text = super()._task_text(task, additional_args)
+        return f"{text}\n(In code they are the dict `additional_args`.)" if additional_args else text
+
+    async def _start_run(self, run: _Run) -> None:
+        kept, self._kept = self._kept, None
+        continued = len(run.memory.steps) > 1  # reset=False: the conversation, and its Python state, go on
+        if kept is not None and not continued:
+            await kept.aclose()
+            kept = None
+        if kept is not None:
+            for tool in kept.tools.values():
+                assert isinstance(tool, _ObservedTool)
+                tool.run = run  # its calls now belong to this run
+            run.executor = kept
+        else:
+            run.executor = PythonExecutor(
+                [_ObservedTool(tool, run) for tool in run.tools], **self.executor_options
+            )
+            await run.executor.start()
+        if run.additional_args:
+            await run.executor.define(additional_args=run.additional_args)
+
+    async def _end_run(self, run: _Run) -> None:
+        executor = run.executor
+        if executor is None:
+            return
+        if self._kept is not None:
+            await self._kept.aclose()
+        self._kept = executor  # for a run that continues this one (reset=False)
+
+    async def aclose(self) -> None:
+        if self._kept is not None:
+            await self._kept.aclose()
+            self._kept = None
+        await super().aclose()
+
+    async def _act(self, step: ActionStep, run: _Run) -> None:
+        response = await self._ask(
+            run,
+            step.step_number,
+            self._messages(run.memory),
+            response_format=CodeFormat("python"),
+            stop=["Observation:"],
+        )
+        step.model_output, step.usage = response.text, response.usage
+        code = parse_code(response.text)
+        if code is None:
+            step.error = prompts.NO_CODE
+            return
+        step.code = code
+        run.emit(CodeAction(step.step_number, code))
+        run.step = step
+        assert run.executor is not None
+        result = await run.executor.run(code)
+        step.observations = observation(result)
+        if result.error is not None:
+            step.error = f"{result.error}\n{prompts.RETRY}"
+        if result.has_final_answer:
+            step.is_final_answer, step.final_answer = True, result.final_answer
+
+    def _action_messages(self, step: ActionStep) -> list[ChatMessage]:
+        said = step.model_output.strip() or (f"```python\n{step.code}\n```" if step.code else "")
+        messages = [ChatMessage("assistant", said)]
+        if step.is_final_answer:
+            return messages
+        observed = f"Observation:\n{step.observations}" if step.observations else "Observation: (no output)"
+        if step.error:
+            observed += f"\nError:\n{step.error}"
+        return [*messages, ChatMessage("user", observed)]
+
+
+class _ObservedTool:
+    """A tool as the executor sees it, reporting each call to the run (records, events, progress)."""
+
+    def __init__(self, tool: Tool, run: _Run) -> None:
+        self.tool = tool
+        self.run = run
+        self.name = tool.name
+
+    @property
+    def description(self) -> str:
+        return self.tool.description
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        return self.tool.input_schema
+
+    async def acall_with(self, arguments: Mapping[str, Any]) -> Any:
+        step = self.run.step
+        assert step is not None, "tools are called while a step runs"
+        record = ToolCallRecord(self.name, dict(arguments))
+        step.tool_calls.append(record)
+        self.run.emit(ToolCallStarted(step.step_number, self.name, dict(arguments)))
+
+        def progress(report: Progress) -> None:
+            self.run.emit(
+                ToolProgress(step.step_number, self.name, report.progress, report.total, report.message)
+            )
+
+        try:
+            result = await self.tool.acall_with(arguments, on_progress=progress)
+        except Exception as error:
+            record.error = str(error)
+            self.run.emit(ToolCallFinished(step.step_number, self.name, error=record.error))
+            raise
+        record.result = to_json(result)
+        self.run.emit(ToolCallFinished(step.step_number, self.name, result=record.result))
+        return result
+
+
+def parse_code(text: str) -> str | None:
+    """The code of a model's answer: its fenced blocks (joined), a `<code>` block, or a fence the
+    model did not close; None when there is no code."""
+    blocks = _FENCED.findall(text) or _TAGGED.findall(text)
+    if not blocks and (unclosed := _UNCLOSED.search(text)):
+        blocks = [unclosed.group(1)]
+    code = "\n\n".join(block.strip("\n") for block in blocks if block.strip())
+    return code or None
+
+
+def observation(result: StepResult) -> str:
+    """What the model reads after its code ran."""
+    parts = []
+    output = (result.stdout + result.stderr).strip("\n")
+    if output:
+        parts.append(f"Execution logs:\n{output}")
+    if result.value is not None:
+        parts.append(f"Last output from code snippet:\n{result.value}")
+    if result.final_answer_note:
+        parts.append(f"Note: {result.final_answer_note}")
+    return "\n".join(parts)

@@ -1,0 +1,73 @@
+"""The tools of an agent: collections it was given, plus one it owns for `@tool` functions and
+managed agents (each served by an in-process MCP server, so every tool travels the same path)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mcpagents.connections.specs import InProcessServer
+from mcpagents.tools.collection import ToolCollection
+from mcpagents.tools.local import FunctionTool
+from mcpagents.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from mcpagents.agents.base import MultiStepAgent
+
+ToolsArgument = (
+    ToolCollection | FunctionTool[..., Any] | Iterable[ToolCollection | FunctionTool[..., Any]] | None
+)
+
+
+class Toolbox:
+    """Opens the collections that are not open yet on first use and closes only those; a collection
+    that was open already belongs to whoever opened it."""
+
+    def __init__(self, tools: ToolsArgument, managed_agents: Sequence[MultiStepAgent]) -> None:
+        given: list[ToolCollection | FunctionTool[..., Any]]
+        if tools is None:
+            given = []
+        elif isinstance(tools, ToolCollection | FunctionTool):
+            given = [tools]
+        else:
+            given = list(tools)
+        self.collections = [item for item in given if isinstance(item, ToolCollection)]
+        functions = [item for item in given if isinstance(item, FunctionTool)]
+        if unknown := [item for item in given if not isinstance(item, ToolCollection | FunctionTool)]:
+            raise TypeError(
+                f"tools= takes ToolCollections and @tool functions, not {type(unknown[0]).__name__}: "
+                "wrap servers in ToolCollection.from_mcp(...) or ToolCollection.from_config(...)"
+            )
+        self.managed_agents = list(managed_agents)
+        if functions or self.managed_agents:
+            from mcpagents.serving.agent_server import agent_server
+
+            servers = [InProcessServer(agent_server(agent), name=agent.name) for agent in self.managed_agents]
+            self.collections.append(ToolCollection.from_mcp([*functions, *servers], fail_fast=True))
+        self._opened: list[ToolCollection] = []
+
+    async def open(self) -> None:
+        for collection in self.collections:
+            if not collection.connected and collection not in self._opened:
+                await collection.aconnect()
+                self._opened.append(collection)
+
+    async def aclose(self) -> None:
+        opened, self._opened = self._opened, []
+        for collection in reversed(opened):
+            await collection.aclose()
+
+    def tools(self) -> list[Tool]:
+        """Every tool, checked for names that two collections both use."""
+        tools = [tool for collection in self.collections for tool in collection]
+        seen: dict[str, Tool] = {}
+        for tool in tools:
+            if tool.name in seen:
+                servers = f"servers {seen[tool.name].server!r} and {tool.server!r}"
+                raise ValueError(
+                    f"two tool collections both offer a tool named {tool.name!r} ({servers}): put the"
+                    " servers in one collection, which prefixes colliding names, or filter one out with"
+                    " include=/exclude="
+                )
+            seen[tool.name] = tool
+        return tools
