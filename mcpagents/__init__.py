@@ -32,6 +32,13 @@ _EXPORTS = {
     "AgentMemory": "mcpagents.agents.memory",
     "ActionStep": "mcpagents.agents.memory",
     "PlanningStep": "mcpagents.agents.memory",
+    "FinalAnswerStep": "mcpagents.agents.memory",
+    "AgentEvent": "mcpagents.agents.results",
+    "ModelDelta": "mcpagents.agents.results",
+    "CodeAction": "mcpagents.agents.results",
+    "ToolCallStarted": "mcpagents.agents.results",
+    "ToolCallFinished": "mcpagents.agents.results",
+    "ToolProgress": "mcpagents.agents.results",
     "AgentError": "mcpagents.errors",
     "Model": "mcpagents.models.base",
     "LiteLLMModel": "mcpagents.models.litellm_model",
@@ -64,8 +71,16 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
     from mcpagents.agents.code_agent import CodeAgent
-    from mcpagents.agents.memory import ActionStep, AgentMemory, PlanningStep
-    from mcpagents.agents.results import RunResult
+    from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep
+    from mcpagents.agents.results import (
+        AgentEvent,
+        CodeAction,
+        ModelDelta,
+        RunResult,
+        ToolCallFinished,
+        ToolCallStarted,
+        ToolProgress,
+    )
     from mcpagents.agents.tool_calling_agent import ToolCallingAgent
     from mcpagents.connections.host_config import load_server_config
     from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import anyio
@@ -14,19 +15,25 @@ from mcpagents import (
     ActionStep,
     AgentError,
     ChatMessage,
+    CodeAction,
     CodeAgent,
+    LiteLLMModel,
+    ModelDelta,
     ModelError,
     RunResult,
     ScriptedModel,
     StdioServer,
+    ToolCallFinished,
     ToolCallingAgent,
+    ToolCallStarted,
     ToolCollection,
     ToolDefinition,
+    ToolProgress,
     tool,
 )
 from mcpagents.agents.memory import AgentMemory, FinalAnswerStep, TaskStep
-from mcpagents.agents.results import CodeAction, ModelDelta, ToolCallFinished, ToolCallStarted, ToolProgress
 from tests.conftest import calc, peer
+from tests.servers.openai_stub import Reply, openai_stub
 
 
 @pytest.fixture(scope="module")
@@ -417,3 +424,29 @@ def test_text_instead_of_a_tool_call_is_corrected(tools: ToolCollection) -> None
     assert result.output == "fine"
     assert "missing required argument 'a'" in str(steps[0].tool_calls[0].error)
     assert steps[1].error == "You called no tool. Call a tool, or call final_answer(answer=...) to answer."
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Thought: add them.\n<code>\nfinal_answer(add(a=1, b=2))\n</code>",
+        "Adding.\n```py\nfinal_answer(add(a=1, b=2))\n```\nDone.",
+        "Adding.\n```python\nfinal_answer(add(a=1, b=2))",  # the closing fence cut off
+    ],
+)
+def test_code_blocks_are_found_in_every_common_style(tools: ToolCollection, output: str) -> None:
+    agent = CodeAgent(tools, ScriptedModel([output]), verbosity_level=0)
+    assert agent.run("Add 1 and 2.") == 3
+
+
+@pytest.mark.anyio
+async def test_cancelling_a_run_stops_its_model_call(tools: ToolCollection) -> None:
+    with openai_stub(Reply(delay=120)) as stub:
+        model = LiteLLMModel("openai/stub", api_base=stub.url, api_key="none", timeout=300)
+        agent = ToolCallingAgent(tools, model, verbosity_level=0)
+        with anyio.fail_after(30):  # far less than the model's 120 s answer
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(agent.arun, "Add 1 and 2."))
+                await anyio.to_thread.run_sync(stub.received.wait)
+                group.cancel_scope.cancel()
+    assert len(stub.requests) == 1, "a cancelled call is not retried"

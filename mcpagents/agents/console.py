@@ -50,6 +50,8 @@ class AgentConsole:
         self._task(task, f"New run: {agent_name}", f"model: {model_id} | tools: {tools}")
 
     def render(self, event: AgentEvent) -> None:
+        if self.verbosity_level <= 0:
+            return  # silent: not even the formatting is paid for
         match event:
             case ModelDelta():
                 if self.verbosity_level >= 2:

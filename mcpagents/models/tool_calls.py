@@ -45,32 +45,32 @@ def few_shot_turns(tools: Sequence[ToolDefinition], limit: int = 8) -> list[Chat
     it copies placeholder values too, so the examples use plausible ones: the schema's own
     `examples` or `default` when given, otherwise a typical value for the parameter's name.
     (Measured on the embedded 135M model: 3/10 correct calls without examples, 7/10 with them.)
+    When `final_answer` is offered (an agent's loop), the first example goes on: its result comes
+    back and is given as the answer. It comes first, so that the last examples before the real
+    request are requests answered by tool calls, which the model then imitates.
     """
-    turns: list[ChatMessage] = []
     final = next((tool for tool in tools if tool.name == FINAL_ANSWER), None)
-    actions = [tool for tool in tools if tool is not final]
-    for tool in [*actions[:limit], *([final] if final else [])]:
-        properties = tool.parameters.get("properties") or {}
-        example = {
-            name: _example_value(name, spec, position)
-            for position, (name, spec) in enumerate(properties.items())
-        }
-        request = (
-            tool.description.strip().splitlines()[0].rstrip(".") if tool.description.strip() else tool.name
-        )
-        if example:
-            request += ": " + ", ".join(f"{name} {json.dumps(value)}" for name, value in example.items())
-        turns += [
-            ChatMessage("user", request),
-            ChatMessage("assistant", json.dumps({"name": tool.name, "arguments": example})),
-        ]
-    if final is not None and actions:
-        # An agent's loop: a tool's result comes back, then the answer is given with final_answer.
-        turns += [
-            ChatMessage("user", f"{RESULT_PREFIX}{actions[0].name}: 7"),
+    exchanges = [_exchange(tool) for tool in tools if tool is not final][:limit]
+    turns = [message for exchange in exchanges for message in exchange]
+    if final is not None and exchanges:
+        name = json.loads(exchanges[0][1].text)["name"]
+        ending = [
+            ChatMessage("user", f"{RESULT_PREFIX}{name}: 7"),
             ChatMessage("assistant", json.dumps({"name": FINAL_ANSWER, "arguments": {"answer": "7"}})),
         ]
+        turns = [*exchanges[0], *ending, *turns[2:]]
     return turns
+
+
+def _exchange(tool: ToolDefinition) -> tuple[ChatMessage, ChatMessage]:
+    properties = tool.parameters.get("properties") or {}
+    example = {name: _example_value(name, spec, at) for at, (name, spec) in enumerate(properties.items())}
+    request = tool.description.strip().splitlines()[0].rstrip(".") if tool.description.strip() else tool.name
+    if example:
+        request += ": " + ", ".join(f"{name} {json.dumps(value)}" for name, value in example.items())
+    return ChatMessage("user", request), ChatMessage(
+        "assistant", json.dumps({"name": tool.name, "arguments": example})
+    )
 
 
 FINAL_ANSWER = "final_answer"

@@ -34,6 +34,8 @@ class Stub:
     url: str
     replies: list[Reply]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    received: threading.Event = field(default_factory=threading.Event)
+    """Set when the first request has arrived."""
 
 
 def completion(reply: Reply, model: str) -> dict[str, Any]:
@@ -80,6 +82,7 @@ def openai_stub(*replies: Reply) -> Iterator[Stub]:
     async def chat(request: Request) -> Response:
         body = await request.json()
         stub.requests.append(body)
+        stub.received.set()
         reply = stub.replies[min(len(stub.requests), len(stub.replies)) - 1]
         await anyio.sleep(reply.delay)
         if reply.status != 200:
