@@ -54,6 +54,9 @@ def test_optional_parameters_stay_optional_and_unions_keep_their_types(tools: To
         ({}, "add(): missing required argument 'a' (integer)"),
         ({"a": 1, "c": 2}, "add(): unexpected argument 'c' (its arguments are: a, b)"),
         ({"a": object()}, "add(): argument 'a' is a object, which is not JSON data"),
+        ({"a": True}, "add(): argument 'a' must be integer, got boolean true"),
+        ({"a": 1.5}, "add(): argument 'a' must be integer, got number 1.5"),
+        ({"a": 1, "b": None}, "add(): argument 'b' must be integer, got null"),
     ],
 )
 def test_bad_arguments_are_refused_before_sending(

@@ -40,6 +40,7 @@ class ArgumentChecker:
         self._properties: Mapping[str, Any] = self.schema.get("properties") or {}
         self._closed = "additionalProperties" not in self.schema and "patternProperties" not in self.schema
         self._validator = _compile(self.schema, tool)
+        self._plain = _plain_types(self.schema) if self._validator is not None else None
 
     def check(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The arguments as plain JSON data, or `ToolArgumentError` explaining every problem."""
@@ -47,6 +48,8 @@ class ArgumentChecker:
             name: _to_json(value, f"{self.tool}(): argument {name!r}", self)
             for name, value in arguments.items()
         }
+        if self._plain is not None and _plainly_valid(data, *self._plain):
+            return data
         problems = []
         if self._closed and self._properties:
             problems += [self._unexpected(name) for name in data if name not in self._properties]
@@ -103,6 +106,54 @@ class ArgumentChecker:
                 return "; ".join(self._unexpected(name) for name in extra)
             case _:
                 return f"argument {where or '(all)'}: {error.message}"
+
+
+# Most tools take a few flat, scalar arguments. Their valid calls are recognised here in a
+# microsecond; anything else, and every invalid call, goes through jsonschema (whose errors we explain).
+_PLAIN_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+_PLAIN_OBJECT_KEYS = {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "title",
+    "description",
+    "$schema",
+}
+_PLAIN_PROPERTY_KEYS = {"type", "title", "description", "default", "examples"}
+
+
+def _plain_types(schema: Mapping[str, Any]) -> tuple[dict[str, tuple[type, ...]], frozenset[str]] | None:
+    """The Python types of each argument and the required names, when the schema is that simple."""
+    if not schema.keys() <= _PLAIN_OBJECT_KEYS or schema.get("type") != "object":
+        return None
+    if schema.get("additionalProperties", False) is not False:
+        return None
+    types = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if not isinstance(spec, Mapping) or not spec.keys() <= _PLAIN_PROPERTY_KEYS:
+            return None
+        if (kind := _PLAIN_TYPES.get(str(spec.get("type")))) is None:
+            return None
+        types[name] = kind
+    return types, frozenset(schema.get("required") or ())
+
+
+def _plainly_valid(
+    data: Mapping[str, Any], types: Mapping[str, tuple[type, ...]], required: frozenset[str]
+) -> bool:
+    if not required <= data.keys():
+        return False
+    for name, value in data.items():
+        kind = types.get(name)
+        if kind is None or not isinstance(value, kind) or (isinstance(value, bool) and bool not in kind):
+            return False
+    return True
 
 
 def _compile(schema: dict[str, Any], tool: str) -> Any:
