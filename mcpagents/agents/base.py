@@ -21,6 +21,7 @@ from mcpagents.agents.console import AgentConsole
 from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, Step, TaskStep
 from mcpagents.agents.results import AgentEvent, ModelDelta, RunResult, RunState, Timing
 from mcpagents.agents.toolbox import Toolbox, ToolsArgument
+from mcpagents.connections.specs import HttpServer, StdioServer
 from mcpagents.errors import AgentError, ModelError
 from mcpagents.models.base import Model
 from mcpagents.models.messages import (
@@ -50,11 +51,12 @@ class MultiStepAgent(ABC):
 
     `tools` is a ToolCollection, or a list of collections and `@tool` functions; collections that
     are not open yet are opened on first use and closed with the agent. `model` is a `Model` or a
-    model string (`resolve_model`). `managed_agents` become tools named after them. With
-    `planning_interval=N` the agent plans at the start and every N steps. `final_answer_checks` may
-    reject an answer (the reason goes back to the model); `output_schema` (a JSON Schema or a pydantic
-    model) shapes and validates the final answer. `verbosity_level` 0 prints nothing, 1 the steps,
-    2 also the model's outputs.
+    model string (`resolve_model`). `managed_agents` (agents, or the MCP servers of served agents:
+    `StdioServer("mcpagents", ["serve", "child.yaml"])`, `HttpServer(url)`) become tools named after
+    them. With `planning_interval=N` the agent plans at the start and every N steps.
+    `final_answer_checks` may reject an answer (the reason goes back to the model); `output_schema` (a
+    JSON Schema or a pydantic model) shapes and validates the final answer. `verbosity_level` 0 prints
+    nothing, 1 the steps, 2 also the model's outputs.
     """
 
     def __init__(
@@ -70,7 +72,7 @@ class MultiStepAgent(ABC):
         final_answer_checks: Sequence[FinalAnswerCheck] = (),
         step_callbacks: Sequence[StepCallback] = (),
         output_schema: OutputSchema | None = None,
-        managed_agents: Sequence[MultiStepAgent] = (),
+        managed_agents: Sequence[MultiStepAgent | StdioServer | HttpServer] = (),
         verbosity_level: int = 1,
     ) -> None:
         self.model = resolve_model(model)

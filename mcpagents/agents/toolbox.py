@@ -1,12 +1,14 @@
 """The tools of an agent: collections it was given, plus one it owns for `@tool` functions and
-managed agents (each served by an in-process MCP server, so every tool travels the same path)."""
+managed agents. A managed agent object is served by an in-process MCP server; a managed agent given
+as a server spec (`mcpagents serve child.yaml` over stdio, or a URL) is reached over MCP. Either way
+it is one tool, `{task, context?} -> {answer, state, steps, token_usage}`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mcpagents.connections.specs import InProcessServer
+from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
 from mcpagents.tools.collection import ToolCollection
 from mcpagents.tools.local import FunctionTool
 from mcpagents.tools.tool import Tool
@@ -23,7 +25,9 @@ class Toolbox:
     """Opens the collections that are not open yet on first use and closes only those; a collection
     that was open already belongs to whoever opened it."""
 
-    def __init__(self, tools: ToolsArgument, managed_agents: Sequence[MultiStepAgent]) -> None:
+    def __init__(
+        self, tools: ToolsArgument, managed_agents: Sequence[MultiStepAgent | StdioServer | HttpServer]
+    ) -> None:
         given: list[ToolCollection | FunctionTool[..., Any]]
         if tools is None:
             given = []
@@ -42,7 +46,12 @@ class Toolbox:
         if functions or self.managed_agents:
             from mcpagents.serving.agent_server import agent_server
 
-            servers = [InProcessServer(agent_server(agent), name=agent.name) for agent in self.managed_agents]
+            servers = [
+                agent
+                if isinstance(agent, StdioServer | HttpServer)
+                else InProcessServer(agent_server(agent), name=agent.name)
+                for agent in self.managed_agents
+            ]
             self.collections.append(ToolCollection.from_mcp([*functions, *servers], fail_fast=True))
         self._opened: list[ToolCollection] = []
 

@@ -1,4 +1,4 @@
-"""The `mcpagents` command."""
+"""`mcpagents tools` and `mcpagents call`: the tools of any MCP server, from the terminal."""
 
 from __future__ import annotations
 
@@ -8,64 +8,26 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mcpagents import __version__
-
 if TYPE_CHECKING:
     from mcpagents.tools.collection import ToolCollection
     from mcpagents.tools.tool import Progress, Tool
 
-EXIT_TOOL_ERROR = 1
-EXIT_USAGE = 2
-EXIT_SERVER_ERROR = 3
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    command: list[str] = []
-    if "--" in arguments:
-        split = arguments.index("--")
-        arguments, command = arguments[:split], arguments[split + 1 :]
-    options = _parser().parse_args(arguments)
-    options.command = command
-    from mcpagents.errors import ConfigError, MCPServerError, ToolError
-
-    try:
-        result: int = options.run(options)
-        return result
-    except ConfigError as error:
-        print(f"mcpagents: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except MCPServerError as error:
-        print(f"mcpagents: {error}", file=sys.stderr)
-        return EXIT_SERVER_ERROR
-    except ToolError as error:
-        print(f"mcpagents: {error}", file=sys.stderr)
-        return EXIT_TOOL_ERROR
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mcpagents",
-        description="MCP-native agents. Servers come from a host config (--config) or a command after `--`.",
-    )
-    parser.add_argument("--version", action="version", version=f"mcpagents {__version__}")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = commands.add_parser("tools", help="list the tools of MCP servers")
-    _add_server_options(listing)
+    add_server_options(listing)
     listing.add_argument("--json", action="store_true", help="print the tool definitions as JSON")
     listing.set_defaults(run=_list_tools)
 
     call = commands.add_parser("call", help="call one tool and print its result")
     call.add_argument("tool", help="the tool's name (server__tool when names collide)")
     call.add_argument("arguments", nargs="*", metavar="NAME=VALUE", help="arguments; values are JSON or text")
-    _add_server_options(call)
+    add_server_options(call)
     call.add_argument("--timeout", type=float, default=60.0, help="seconds of silence allowed (default 60)")
     call.set_defaults(run=_call_tool)
-    return parser
 
 
-def _add_server_options(parser: argparse.ArgumentParser) -> None:
+def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="a Claude Desktop / Cursor / Claude Code / VS Code MCP config file")
     parser.add_argument("--server", action="append", help="use only this config entry (repeatable)")
     parser.add_argument("--url", help="a streamable HTTP server URL (SSE if it ends with /sse)")
@@ -74,7 +36,7 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: mcpagents tools -- npx -y @modelcontextprotocol/server-everything stdio"
 
 
-def _collection(options: argparse.Namespace) -> ToolCollection:
+def collection(options: argparse.Namespace) -> ToolCollection:
     from mcpagents.connections.specs import HttpServer, StdioServer
     from mcpagents.errors import ConfigError
     from mcpagents.tools.collection import ToolCollection
@@ -94,7 +56,7 @@ def _collection(options: argparse.Namespace) -> ToolCollection:
 
 
 def _list_tools(options: argparse.Namespace) -> int:
-    with _collection(options) as tools:
+    with collection(options) as tools:
         if options.json:
             definitions = [
                 {"server": tool.server, **tool.definition.model_dump(by_alias=True, exclude_none=True)}
@@ -115,7 +77,7 @@ def _list_tools(options: argparse.Namespace) -> int:
 
 
 def _call_tool(options: argparse.Namespace) -> int:
-    with _collection(options) as tools:
+    with collection(options) as tools:
         tool = tools[options.tool]
         value = tool.call_with(
             _parse_arguments(tool, options.arguments), on_progress=_show, timeout=options.timeout
@@ -150,7 +112,3 @@ def _show(report: Progress) -> None:
     total = f"/{report.total:g}" if report.total else ""
     message = f" {report.message}" if report.message else ""
     print(f"[{report.tool} {report.progress:g}{total}]{message}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

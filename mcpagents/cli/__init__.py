@@ -1,0 +1,46 @@
+"""The `mcpagents` command: one module per group of subcommands, each adding itself to the parser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mcpagents import __version__
+from mcpagents.cli import tool_commands
+from mcpagents.cli.exit_codes import EXIT_SERVER_ERROR, EXIT_TOOL_ERROR, EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in arguments:
+        split = arguments.index("--")
+        arguments, command = arguments[:split], arguments[split + 1 :]
+    options = parser().parse_args(arguments)
+    options.command = command
+    from mcpagents.errors import ConfigError, MCPServerError, ToolError
+
+    try:
+        result: int = options.run(options)
+        return result
+    except ConfigError as error:
+        print(f"mcpagents: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except MCPServerError as error:
+        print(f"mcpagents: {error}", file=sys.stderr)
+        return EXIT_SERVER_ERROR
+    except ToolError as error:
+        print(f"mcpagents: {error}", file=sys.stderr)
+        return EXIT_TOOL_ERROR
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="mcpagents",
+        description="MCP-native agents. Servers come from a host config (--config) or a command after `--`.",
+    )
+    root.add_argument("--version", action="version", version=f"mcpagents {__version__}")
+    commands = root.add_subparsers(required=True, metavar="COMMAND")
+    tool_commands.register(commands)
+    return root

@@ -1,0 +1,9 @@
+"""Exit codes a shell user can rely on."""
+
+EXIT_OK = 0
+EXIT_TOOL_ERROR = 1
+"""A tool (or an agent's run) failed."""
+EXIT_USAGE = 2
+"""Bad command line, config or spec file."""
+EXIT_SERVER_ERROR = 3
+"""An MCP server could not be reached or died."""
