@@ -64,6 +64,8 @@ _EXPORTS = {
     "ToolDefinitionChangedError": "mcpagents.errors",
     "SandboxUnavailableError": "mcpagents.errors",
     "PythonExecutor": "mcpagents.sandbox.executor",
+    "load_agent": "mcpagents.spec",
+    "load_spec": "mcpagents.spec",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -112,6 +114,7 @@ if TYPE_CHECKING:
     from mcpagents.models.resolve import resolve_model
     from mcpagents.models.scripted import RecordingModel, ScriptedModel
     from mcpagents.sandbox.executor import PythonExecutor
+    from mcpagents.spec import load_agent, load_spec
     from mcpagents.tools.collection import ToolCollection
     from mcpagents.tools.content import Audio, Image, Resource, ResourceLink
     from mcpagents.tools.local import local_server, tool

@@ -386,7 +386,10 @@ def test_managed_agents_are_tools_with_progress(tools: ToolCollection) -> None:
     progress = [event.message for event in events if isinstance(event, ToolProgress)]
     assert progress == ["step 1: calling add(a=20, b=1)", "step 1 done", "step 2 done"]
     prompt = boss.system_prompt(boss.toolbox.tools())
-    assert "def adder(task: str, context: str | None = None) -> AdderResult:" in prompt
+    assert (
+        "def adder(task: str, context: str | None = None, conversation_id: str | None = None)"
+        " -> AdderResult:" in prompt
+    )
     boss.close()
 
 

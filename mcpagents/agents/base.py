@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mcpagents.agents import prompts
 from mcpagents.agents.console import AgentConsole
+from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, Step, TaskStep
 from mcpagents.agents.results import AgentEvent, ModelDelta, RunResult, RunState, Timing
 from mcpagents.agents.toolbox import Toolbox, ToolsArgument
@@ -35,6 +36,7 @@ from mcpagents.models.messages import (
 from mcpagents.models.resolve import resolve_model
 from mcpagents.runtime import shared_home, spawn_detached
 from mcpagents.sandbox.executor import PythonExecutor
+from mcpagents.serving.chain import CallChain, current_chain
 from mcpagents.tools.tool import Tool
 
 FinalAnswerCheck = Callable[[Any, AgentMemory], Awaitable[bool | str | None] | bool | str | None]
@@ -85,8 +87,17 @@ class MultiStepAgent(ABC):
         self.step_callbacks = list(step_callbacks)
         self.output_schema = output_schema
         self.toolbox = Toolbox(tools, managed_agents)
-        self.memory = AgentMemory()
+        self.conversation = Conversation()
         self.console = AgentConsole(verbosity_level)
+
+    @property
+    def memory(self) -> AgentMemory:
+        """The steps of the agent's own conversation (the last run, and those it continued)."""
+        return self.conversation.memory
+
+    @memory.setter
+    def memory(self, memory: AgentMemory) -> None:
+        self.conversation.memory = memory
 
     # -- what subclasses provide ------------------------------------------------------------------
 
@@ -122,6 +133,7 @@ class MultiStepAgent(ABC):
 
     async def aclose(self) -> None:
         """Close what the agent opened (tool collections it opened, its code executor)."""
+        await self.conversation.aclose()
         await self.toolbox.aclose()
 
     def open(self) -> None:
@@ -161,6 +173,7 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = ...,
         images: Sequence[ImagePart] | None = ...,
         return_full_result: bool = ...,
+        conversation: Conversation | None = ...,
     ) -> Iterator[AgentEvent]: ...
     @overload
     def run(
@@ -173,6 +186,7 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = ...,
         images: Sequence[ImagePart] | None = ...,
         return_full_result: bool = ...,
+        conversation: Conversation | None = ...,
     ) -> Any: ...
 
     def run(
@@ -185,18 +199,22 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = None,
         images: Sequence[ImagePart] | None = None,
         return_full_result: bool = False,
+        conversation: Conversation | None = None,
     ) -> Any:
         """Run the agent on `task` and return its output (or the `RunResult` with
         `return_full_result=True`); with `stream=True`, iterate the run's events as they happen.
 
         `reset=False` continues the previous conversation; `additional_args` are given to the model
-        with the task; `images` go with the task to models that read them.
+        with the task; `images` go with the task to models that read them. `conversation` runs in
+        that `Conversation` instead of the agent's own (`agent.memory`): one per user lets one agent
+        serve several at once.
         """
         options = {
             "reset": reset,
             "max_steps": max_steps,
             "additional_args": additional_args,
             "images": images,
+            "conversation": conversation,
         }
         if stream:
             return shared_home().iterate_blocking(self._events, task, **options)
@@ -213,6 +231,7 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = ...,
         images: Sequence[ImagePart] | None = ...,
         return_full_result: bool = ...,
+        conversation: Conversation | None = ...,
     ) -> AsyncIterator[AgentEvent]: ...
     @overload
     def arun(
@@ -225,6 +244,7 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = ...,
         images: Sequence[ImagePart] | None = ...,
         return_full_result: bool = ...,
+        conversation: Conversation | None = ...,
     ) -> Awaitable[Any]: ...
 
     def arun(
@@ -237,6 +257,7 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = None,
         images: Sequence[ImagePart] | None = None,
         return_full_result: bool = False,
+        conversation: Conversation | None = None,
     ) -> Awaitable[Any] | AsyncIterator[AgentEvent]:
         """Async twin of `run`: `await agent.arun(task)`, or
         `async for event in agent.arun(task, stream=True)`.
@@ -248,6 +269,7 @@ class MultiStepAgent(ABC):
             "max_steps": max_steps,
             "additional_args": additional_args,
             "images": images,
+            "conversation": conversation,
         }
         if stream:
             return self._events(task, **options)
@@ -297,12 +319,15 @@ class MultiStepAgent(ABC):
         max_steps: int | None,
         additional_args: Mapping[str, Any] | None,
         images: Sequence[ImagePart] | None,
+        conversation: Conversation | None = None,
     ) -> RunResult:
         started = time.time()
         await self.aopen()
-        memory = AgentMemory() if reset else self.memory
-        self.memory = memory
-        run = _Run(self, memory, sink, self.toolbox.tools())
+        conversation = conversation or self.conversation
+        if reset:
+            conversation.memory = AgentMemory()
+        memory = conversation.memory
+        run = _Run(self, conversation, sink, self.toolbox.tools())
         memory.system_prompt = self.system_prompt(run.tools)
         first = len(memory.steps)
         memory.steps.append(TaskStep(self._task_text(task, additional_args), list(images or ())))
@@ -482,16 +507,20 @@ class _Run:
     """What one run of an agent needs at hand: its memory, its tools, where its events go."""
 
     def __init__(
-        self, agent: MultiStepAgent, memory: AgentMemory, sink: Emit | None, tools: list[Tool]
+        self, agent: MultiStepAgent, conversation: Conversation, sink: Emit | None, tools: list[Tool]
     ) -> None:
         self.agent = agent
-        self.memory = memory
+        self.conversation = conversation
+        self.memory = conversation.memory
         self.sink = sink
         self.tools = tools
         self.additional_args: dict[str, Any] = {}
         self.step: ActionStep | None = None
         """The action step under way (tools called from code report to it)."""
         self.executor: PythonExecutor | None = None
+        chain = current_chain.get() or CallChain.start(agent.name)
+        self.call_meta = chain.meta()
+        """The `_meta` of this run's tool calls: served agents down the line see the chain."""
 
     def emit(self, event: AgentEvent) -> None:
         self.agent.console.render(event)

@@ -53,7 +53,6 @@ class CodeAgent(MultiStepAgent):
             "memory_mb": memory_mb,
             "output_limit": output_limit,
         }
-        self._kept: PythonExecutor | None = None
 
     def system_prompt(self, tools: Sequence[Tool]) -> str:
         return prompts.CODE_SYSTEM.format(
@@ -68,7 +67,7 @@ class CodeAgent(MultiStepAgent):
         return f"{text}\n(In code they are the dict `additional_args`.)" if additional_args else text
 
     async def _start_run(self, run: _Run) -> None:
-        kept, self._kept = self._kept, None
+        kept, run.conversation.executor = run.conversation.executor, None
         continued = len(run.memory.steps) > 1  # reset=False: the conversation, and its Python state, go on
         if kept is not None and not continued:
             await kept.aclose()
@@ -90,15 +89,8 @@ class CodeAgent(MultiStepAgent):
         executor = run.executor
         if executor is None:
             return
-        if self._kept is not None:
-            await self._kept.aclose()
-        self._kept = executor  # for a run that continues this one (reset=False)
-
-    async def aclose(self) -> None:
-        if self._kept is not None:
-            await self._kept.aclose()
-            self._kept = None
-        await super().aclose()
+        await run.conversation.aclose()
+        run.conversation.executor = executor  # for a run that continues this one (reset=False)
 
     async def _act(self, step: ActionStep, run: _Run) -> None:
         response = await self._ask(
@@ -164,7 +156,7 @@ class _ObservedTool:
             )
 
         try:
-            result = await self.tool.acall_with(arguments, on_progress=progress)
+            result = await self.tool.acall_with(arguments, on_progress=progress, meta=self.run.call_meta)
         except Exception as error:
             record.error = str(error)
             self.run.emit(ToolCallFinished(step.step_number, self.name, error=record.error))

@@ -93,7 +93,9 @@ class ToolCallingAgent(MultiStepAgent):
             )
         else:
             try:
-                record.result = to_json(await tool.acall_with(record.arguments, on_progress=progress))
+                record.result = to_json(
+                    await tool.acall_with(record.arguments, on_progress=progress, meta=run.call_meta)
+                )
             except Exception as error:
                 record.error = str(error)
         run.emit(ToolCallFinished(step.step_number, record.name, record.result, record.error, record.id))

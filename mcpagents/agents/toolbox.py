@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
 from mcpagents.tools.collection import ToolCollection
 from mcpagents.tools.local import FunctionTool
@@ -54,12 +56,14 @@ class Toolbox:
             ]
             self.collections.append(ToolCollection.from_mcp([*functions, *servers], fail_fast=True))
         self._opened: list[ToolCollection] = []
+        self._opening = anyio.Lock()  # concurrent runs (a served agent's) open each collection once
 
     async def open(self) -> None:
-        for collection in self.collections:
-            if not collection.connected and collection not in self._opened:
-                await collection.aconnect()
-                self._opened.append(collection)
+        async with self._opening:
+            for collection in self.collections:
+                if not collection.connected and collection not in self._opened:
+                    await collection.aconnect()
+                    self._opened.append(collection)
 
     async def aclose(self) -> None:
         opened, self._opened = self._opened, []

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mcpagents import __version__
-from mcpagents.cli import tool_commands
+from mcpagents.cli import install_commands, run_command, serve_command, tool_commands
 from mcpagents.cli.exit_codes import EXIT_SERVER_ERROR, EXIT_TOOL_ERROR, EXIT_USAGE
 
 
@@ -43,4 +43,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"mcpagents {__version__}")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
     tool_commands.register(commands)
+    run_command.register(commands)
+    serve_command.register(commands)
+    install_commands.register(commands)
     return root

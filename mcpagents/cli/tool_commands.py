@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    listing = commands.add_parser("tools", help="list the tools of MCP servers")
+    listing = commands.add_parser("tools", help="list the tools of MCP servers, or of an agent spec")
+    listing.add_argument(
+        "spec", nargs="?", metavar="SPEC", help="an agent spec file (.yaml): the tools its agent would have"
+    )
     add_server_options(listing)
     listing.add_argument("--json", action="store_true", help="print the tool definitions as JSON")
     listing.set_defaults(run=_list_tools)
@@ -36,11 +39,21 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Example: mcpagents tools -- npx -y @modelcontextprotocol/server-everything stdio"
 
 
+def server_options_given(options: argparse.Namespace) -> list[str]:
+    """The server options on the command line (a spec file brings its own servers instead)."""
+    given = [
+        f"--{name}" for name in ("config", "server", "url", "include", "exclude") if getattr(options, name)
+    ]
+    return [*given, "a command after `--`"] if options.command else given
+
+
 def collection(options: argparse.Namespace) -> ToolCollection:
     from mcpagents.connections.specs import HttpServer, StdioServer
     from mcpagents.errors import ConfigError
     from mcpagents.tools.collection import ToolCollection
 
+    if getattr(options, "spec", None):
+        return _spec_collection(options)
     filters = {"include": options.include, "exclude": options.exclude}
     if options.config:
         return ToolCollection.from_config(options.config, servers=options.server, **filters)
@@ -53,6 +66,22 @@ def collection(options: argparse.Namespace) -> ToolCollection:
     if not servers:
         raise ConfigError("no server given: pass --config FILE, --url URL, or a command after `--`")
     return ToolCollection.from_mcp(servers, **filters)
+
+
+def _spec_collection(options: argparse.Namespace) -> ToolCollection:
+    from mcpagents.errors import ConfigError
+    from mcpagents.spec import load_spec
+
+    if not options.spec.endswith((".yaml", ".yml")):
+        raise ConfigError(
+            f"{options.spec}: expected an agent spec file (.yaml); put a server command after `--`"
+        )
+    if given := server_options_given(options):
+        raise ConfigError(f"{options.spec} brings its own mcpServers and filters: drop {', '.join(given)}")
+    tools = load_spec(options.spec).tools()
+    if tools is None:
+        raise ConfigError(f"{options.spec}: no mcpServers: its agent has no tools of its own")
+    return tools
 
 
 def _list_tools(options: argparse.Namespace) -> int:

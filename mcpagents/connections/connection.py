@@ -8,10 +8,10 @@ connection that is lost stays down until the next request asks for it again, whi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import anyio
 import httpx2
@@ -222,6 +222,7 @@ class Connection:
         *,
         timeout: float,
         on_progress: ProgressHandler | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> mcp_types.CallToolResult:
         """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it."""
 
@@ -233,7 +234,12 @@ class Connection:
                     if on_progress is not None:
                         await on_progress(progress, total, message)
 
-                return await client.call_tool(tool, arguments, progress_callback=progress)
+                return await client.call_tool(
+                    tool,
+                    arguments,
+                    progress_callback=progress,
+                    meta=cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None,
+                )
             raise ToolTimeoutError(
                 f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s;"
                 " the request was cancelled (raise the timeout if the tool needs longer)",

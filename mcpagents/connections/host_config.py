@@ -39,6 +39,7 @@ def load_server_config(
     *,
     inputs: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    origin: str | os.PathLike[str] | None = None,
 ) -> dict[str, StdioServer | HttpServer]:
     """Read the MCP servers of a host's config file (or of its already-parsed content).
 
@@ -60,33 +61,47 @@ def load_server_config(
     `${workspaceFolder}`: the parent of a `.vscode` folder holding the file, else the file's folder,
     or the current directory for a dict `source`.
 
+    `origin` is the file a dict `source` was read from (an agent spec, say): errors then name it, and
+    relative paths and `${workspaceFolder}` are taken from its folder instead of the current directory.
+
     Returns the specs by entry name, each with `name` set to it. Raises `ConfigError`, naming the file,
     the entry path (e.g. `mcpServers.github.args[1]`) and the fix, for unreadable or invalid files,
     malformed entries and variables without a value.
     """
     if isinstance(source, Mapping):
-        where, data, folder = "<config dict>", source, Path.cwd()
-        workspace = folder
+        data = source
+        where, folder = ("<config dict>", Path.cwd()) if origin is None else _where_and_folder(origin)
     else:
-        where = os.fspath(source)
-        path = Path(source).expanduser().absolute()
-        data = _read_json(path, where)
-        folder = path.parent
-        workspace = folder.parent if folder.name == ".vscode" else folder
+        where, folder = _where_and_folder(source)
+        data = _read_json(Path(source).expanduser(), where)
     container, servers, declared_inputs = _locate_servers(data, where)
-    reader = _Reader(
-        where=where,
-        folder=folder,
-        workspace=workspace,
-        environ=os.environ if environ is None else environ,
-        inputs=inputs or {},
-        input_descriptions=_input_descriptions(declared_inputs),
-    )
+    reader = _Reader.of(where, folder, environ, inputs, _input_descriptions(declared_inputs))
     return {
         name: reader.server(name, entry, f"{container}.{name}")
         for name, entry in servers.items()
         if not reader.is_disabled(entry, f"{container}.{name}")
     }
+
+
+def load_server_entry(
+    name: str | None,
+    entry: Any,
+    *,
+    origin: str | os.PathLike[str],
+    path: str,
+    environ: Mapping[str, str] | None = None,
+) -> StdioServer | HttpServer:
+    """One server entry (`{command, args, env, cwd}` or `{url, headers, type}`) read as
+    `load_server_config` reads those of a file: `origin` is the file it comes from (errors name it;
+    relative paths are taken from its folder) and `path` the entry's place in it, e.g. `agents[0]`.
+    Without a `name`, the server is named after its command or URL."""
+    where, folder = _where_and_folder(origin)
+    return _Reader.of(where, folder, environ).server(name, entry, path)
+
+
+def _where_and_folder(file: str | os.PathLike[str]) -> tuple[str, Path]:
+    """How errors name a config file, and the folder relative paths in it are taken from."""
+    return os.fspath(file), Path(file).expanduser().absolute().parent
 
 
 def _read_json(path: Path, where: str) -> Mapping[str, Any]:
@@ -165,6 +180,24 @@ class _Reader:
     inputs: Mapping[str, str]
     input_descriptions: Mapping[str, str]
 
+    @classmethod
+    def of(
+        cls,
+        where: str,
+        folder: Path,
+        environ: Mapping[str, str] | None,
+        inputs: Mapping[str, str] | None = None,
+        input_descriptions: Mapping[str, str] | None = None,
+    ) -> _Reader:
+        return cls(
+            where=where,
+            folder=folder,
+            workspace=folder.parent if folder.name == ".vscode" else folder,
+            environ=os.environ if environ is None else environ,
+            inputs=inputs or {},
+            input_descriptions=input_descriptions or {},
+        )
+
     def fail(self, path: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.where}: {path}: {problem}")
 
@@ -174,7 +207,7 @@ class _Reader:
             raise self.fail(f"{path}.disabled", f"must be true or false, got {_show(disabled)}")
         return disabled
 
-    def server(self, name: str, entry: Any, path: str) -> StdioServer | HttpServer:
+    def server(self, name: str | None, entry: Any, path: str) -> StdioServer | HttpServer:
         if not isinstance(entry, Mapping):
             raise self.fail(path, f'must be an object with "command" or "url", got {_show(entry)}')
         type_key = "type" if "type" in entry else "transport"
@@ -212,7 +245,7 @@ class _Reader:
 
     def remote(
         self,
-        name: str,
+        name: str | None,
         entry: Mapping[str, Any],
         path: str,
         transport: HttpTransport | None,
@@ -229,7 +262,7 @@ class _Reader:
         return HttpServer(url, headers or None, transport, name, mode=mode, timeout=timeout)
 
     def stdio(
-        self, name: str, entry: Mapping[str, Any], path: str, mode: ProtocolMode, timeout: float | None
+        self, name: str | None, entry: Mapping[str, Any], path: str, mode: ProtocolMode, timeout: float | None
     ) -> StdioServer:
         command = self.string(entry["command"], f"{path}.command")
         if not command:

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from mcpagents.errors import ConfigError, ModelError
 from mcpagents.models.base import Model
 from mcpagents.models.messages import (
@@ -38,25 +40,41 @@ CHARACTERS_PER_TOKEN = 4
 class ScriptedModel(Model):
     """Answers from a script: each call takes the next response, or asks `function(messages, tools)`.
 
-    Running out of responses raises `ModelError` saying how many there were. Token usage is counted
-    as characters / 4, so token accounting can be tested.
+    With `per_conversation=True` the script is that of one conversation, replayed by every one: a
+    call takes the response numbered by the assistant turns already in its messages, so concurrent
+    runs (a served agent's callers) each get the whole script. `delay` seconds pass before each
+    answer, as a real model's would. Running out of responses raises `ModelError` saying how many
+    there were. Token usage is counted as characters / 4, so token accounting can be tested.
     """
 
-    def __init__(self, script: Sequence[ScriptStep] | ScriptFunction, *, model_id: str = "scripted") -> None:
+    def __init__(
+        self,
+        script: Sequence[ScriptStep] | ScriptFunction,
+        *,
+        model_id: str = "scripted",
+        per_conversation: bool = False,
+        delay: float = 0.0,
+    ) -> None:
         self.model_id = model_id
         self._function = script if callable(script) else None
         self._steps = [] if callable(script) else list(script)
+        self.per_conversation = per_conversation
+        self.delay = delay
         self.calls = 0
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> ScriptedModel:
-        """A JSON or YAML list of responses (or `{"responses": [...]}`), or a JSONL recording."""
+        """A JSON or YAML list of responses, or `{"responses": [...], "per_conversation": bool,
+        "delay": seconds}`, or a JSONL recording."""
         source = Path(path).expanduser()
-        return cls(read_script(source), model_id=f"scripted:{source}")
+        steps, options = read_script(source)
+        return cls(steps, model_id=f"scripted:{source}", **options)
 
     @property
     def remaining(self) -> int:
-        return len(self._steps) - self.calls if self._function is None else -1
+        if self._function is not None or self.per_conversation:
+            return -1
+        return len(self._steps) - self.calls
 
     async def agenerate(
         self,
@@ -70,15 +88,18 @@ class ScriptedModel(Model):
         max_tokens: int | None = None,
     ) -> ModelResponse:
         history = as_messages(messages)
+        if self.delay:
+            await anyio.sleep(self.delay)
+        number = sum(m.role == "assistant" for m in history) if self.per_conversation else self.calls
         if self._function is not None:
             step = self._function(history, list(tools) if tools is not None else None)
-        elif self.calls < len(self._steps):
-            step = self._steps[self.calls]
+        elif number < len(self._steps):
+            step = self._steps[number]
         else:
             last = next((m.text for m in reversed(history) if m.role in ("user", "tool")), "")
             raise ModelError(
                 f"ScriptedModel {self.model_id!r} has no response left: its script has {len(self._steps)} and"
-                f" call {self.calls + 1} asked for another (last user/tool message: {last[:200]!r})",
+                f" call {number + 1} asked for another (last user/tool message: {last[:200]!r})",
                 model=self.model_id,
             )
         self.calls += 1
@@ -135,17 +156,19 @@ def scripted_response(step: ScriptStep, history: Sequence[ChatMessage], model_id
     return ModelResponse(message, usage, model_id)
 
 
-def read_script(path: Path) -> list[ScriptStep]:
+def read_script(path: Path) -> tuple[list[ScriptStep], dict[str, Any]]:
+    """The responses of a script file, and the `ScriptedModel` options it sets."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the model script ({error.strerror})") from error
     if path.suffix == ".jsonl":
-        return [
+        steps = [
             _recorded_step(path, number, line)
             for number, line in enumerate(text.splitlines(), 1)
             if line.strip()
         ]
+        return steps, {}
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
@@ -158,16 +181,35 @@ def read_script(path: Path) -> list[ScriptStep]:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise ConfigError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from error
+    options: dict[str, Any] = {}
     if isinstance(data, Mapping):
+        options = _script_options(path, data)
         data = data.get("responses")
     if not isinstance(data, list) or not all(isinstance(step, str | Mapping) for step in data):
         raise ConfigError(
             f"{path}: expected a list of responses (texts, or objects with `content` and/or `tool_calls`),"
             " or an object with such a list under `responses`"
         )
-    return [
+    steps = [
         step if isinstance(step, str) else _checked_step(path, index, step) for index, step in enumerate(data)
     ]
+    return steps, options
+
+
+def _script_options(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    if unknown := sorted(set(data) - {"responses", "per_conversation", "delay"}):
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}: expected responses, per_conversation, delay")
+    options: dict[str, Any] = {}
+    if "per_conversation" in data:
+        if not isinstance(data["per_conversation"], bool):
+            raise ConfigError(f"{path}: per_conversation: expected true or false")
+        options["per_conversation"] = data["per_conversation"]
+    if "delay" in data:
+        delay = data["delay"]
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            raise ConfigError(f"{path}: delay: expected a number of seconds (>= 0), got {delay!r}")
+        options["delay"] = float(delay)
+    return options
 
 
 def _recorded_step(path: Path, number: int, line: str) -> ScriptStep:

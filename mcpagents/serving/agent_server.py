@@ -1,25 +1,35 @@
 """An agent as an MCP server: one tool, named after the agent, that runs it.
 
 The same server serves a managed agent to its manager in-process and, through the transports of
-`mcpagents serve`, to any MCP host: to a manager both look alike. Each call is a fresh run. Every
-step goes out as a progress notification with a strictly increasing value.
+`mcpagents serve`, to any MCP host: to a manager both look alike. Each call is a fresh run unless it
+names a `conversation_id`. Every step goes out as a progress notification with a strictly
+increasing value. Cancelling the call cancels the run, its code and its tool calls.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types
 from mcp.server import Server, ServerRequestContext
 
+from mcpagents import __version__
 from mcpagents.agents.memory import ActionStep, PlanningStep
-from mcpagents.agents.results import AgentEvent, RunResult, ToolCallStarted, ToolProgress
-from mcpagents.errors import ToolArgumentError
+from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.errors import MCPAgentsError, ToolArgumentError
+from mcpagents.serving.chain import DEFAULT_MAX_DEPTH, CallChain, ChainError, current_chain
+from mcpagents.serving.conversations import Conversations
 from mcpagents.tools.arguments import ArgumentChecker
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
+
+logger = logging.getLogger("mcpagents.serving")
 
 AGENT_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -28,6 +38,11 @@ AGENT_INPUT_SCHEMA: dict[str, Any] = {
         "context": {
             "type": "string",
             "description": "Anything the agent needs to know that the task does not say.",
+        },
+        "conversation_id": {
+            "type": "string",
+            "description": "Continue the conversation of earlier calls that passed the same id"
+            " (kept for a while after its last call); leave out for a fresh run.",
         },
     },
     "required": ["task"],
@@ -48,55 +63,121 @@ def answer_schema(output_schema: dict[str, Any] | None) -> dict[str, Any]:
                 "properties": {"input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"}},
                 "required": ["input_tokens", "output_tokens"],
             },
+            "trace_id": {"type": "string", "description": "The id shared by every call of this chain."},
         },
         "required": ["answer", "state", "steps", "token_usage"],
     }
 
 
-def agent_server(agent: MultiStepAgent) -> Server[Any]:
-    """A low-level MCP server whose single tool runs `agent` (a fresh run per call)."""
+class RunsInFlight:
+    """Counts the calls being run, so that a shutdown can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._done = anyio.Event()
+
+    @contextmanager
+    def track(self) -> Iterator[None]:
+        if self.count == 0:
+            self._done = anyio.Event()
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._done.set()
+
+    async def wait(self) -> None:
+        """Return once no call is running."""
+        if self.count:
+            await self._done.wait()
+
+
+def agent_server(
+    agent: MultiStepAgent,
+    *,
+    conversations: Conversations | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    run_timeout: float | None = None,
+    runs: RunsInFlight | None = None,
+) -> Server[Any]:
+    """A low-level MCP server whose single tool runs `agent`.
+
+    `conversations` keeps the conversations of calls that pass a `conversation_id` (default: a
+    `Conversations()` of its own). A call is refused when its chain of agents would hold this agent
+    twice or be longer than `max_depth`; it is stopped at its chain's deadline, and after
+    `run_timeout` seconds when given. `runs` counts the calls in flight.
+    """
     if not agent.name or not agent.description:
         raise ValueError("an agent served as a tool needs a `name` and a `description`")
-    definition = mcp_types.Tool(
-        name=agent.name,
-        description=agent.tool_description(),
-        input_schema=AGENT_INPUT_SCHEMA,
-        output_schema=answer_schema(agent.output_json_schema),
-    )
-    checker = ArgumentChecker(agent.name, AGENT_INPUT_SCHEMA)
+    name = agent.name
+    kept = conversations if conversations is not None else Conversations()
+    in_flight = runs if runs is not None else RunsInFlight()
+    checker = ArgumentChecker(name, AGENT_INPUT_SCHEMA)
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
     ) -> mcp_types.ListToolsResult:
+        await agent.aopen()  # the description names the agent's tools
+        definition = mcp_types.Tool(
+            name=name,
+            description=agent.tool_description(),
+            input_schema=AGENT_INPUT_SCHEMA,
+            output_schema=answer_schema(agent.output_json_schema),
+        )
         return mcp_types.ListToolsResult(tools=[definition])
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
     ) -> mcp_types.CallToolResult:
-        if params.name != agent.name:
-            return _error(f"unknown tool {params.name!r}: this server has only {agent.name!r}")
+        if params.name != name:
+            return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
         try:
             arguments = checker.check(params.arguments or {})
-        except ToolArgumentError as error:
+            chain = (CallChain.from_meta(ctx.meta) or CallChain.start()).enter(
+                name, max_depth=max_depth, timeout=run_timeout
+            )
+        except (ToolArgumentError, ChainError) as error:
             return _error(str(error))
-        task = (
-            arguments["task"]
-            if not arguments.get("context")
-            else f"{arguments['task']}\n\nContext:\n{arguments['context']}"
-        )
+        task = arguments["task"]
+        if arguments.get("context"):
+            task = f"{task}\n\nContext:\n{arguments['context']}"
+        conversation_id = arguments.get("conversation_id")
         progress = 0
-
         result: RunResult | None = None
-        async for event in agent.arun(task, stream=True):
-            if (message := progress_message(event)) is not None:
-                progress += 1
-                await ctx.session.report_progress(progress, None, message)
-            if isinstance(event, RunResult):
-                result = event
+        token = current_chain.set(chain)
+        try:
+            with in_flight.track(), anyio.move_on_after(chain.remaining()) as deadline:
+                async with kept.use(conversation_id) as conversation:
+                    events = agent.arun(
+                        task, stream=True, reset=conversation_id is None, conversation=conversation
+                    )
+                    async for event in events:
+                        if (message := progress_message(event)) is not None:
+                            progress += 1
+                            await ctx.session.report_progress(progress, None, message)
+                        if isinstance(event, RunResult):
+                            result = event
+        except MCPAgentsError as error:
+            return _error(f"agent {name!r} could not run: {error}")
+        except Exception as error:
+            logger.exception("agent %r failed", name)
+            return _error(f"agent {name!r} failed: {type(error).__name__}: {error}")
+        finally:
+            current_chain.reset(token)
+        if deadline.cancelled_caught:
+            return _error(f"agent {name!r} was stopped: its call chain's deadline passed")
         assert result is not None
-        return _answer(result)
+        return _answer(result, chain.trace_id)
 
-    return Server(agent.name, description=agent.description, on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server(
+        name,
+        version=__version__,
+        description=agent.description,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
 
 
 def progress_message(event: AgentEvent) -> str | None:
@@ -109,14 +190,16 @@ def progress_message(event: AgentEvent) -> str | None:
                 f"{key}={json.dumps(value, default=str)[:60]}" for key, value in arguments.items()
             )
             return f"step {number}: calling {name}({shown})"
+        case ToolCallFinished(step_number=number, name=name, error=error) if error:
+            return f"step {number}: {name} failed: {error.splitlines()[0][:200]}"
         case ToolProgress(step_number=number, name=name, message=message) if message:
             return f"step {number}: {name}: {message}"
         case ActionStep(step_number=number, error=error):
-            return f"step {number} done" + (" (with an error)" if error else "")
+            return f"step {number} failed: {error.splitlines()[0][:200]}" if error else f"step {number} done"
     return None
 
 
-def _answer(result: RunResult) -> mcp_types.CallToolResult:
+def _answer(result: RunResult, trace_id: str) -> mcp_types.CallToolResult:
     answer = result.output
     if hasattr(answer, "model_dump"):
         answer = answer.model_dump(mode="json")
@@ -128,6 +211,7 @@ def _answer(result: RunResult) -> mcp_types.CallToolResult:
             "input_tokens": result.token_usage.input_tokens,
             "output_tokens": result.token_usage.output_tokens,
         },
+        "trace_id": trace_id,
     }
     text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False, default=str)
     if result.state == "error":

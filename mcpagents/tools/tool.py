@@ -125,10 +125,11 @@ class Tool:
         *,
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Any:
         """`tool(**arguments)` with per-call options."""
         return self._collection._connected_home().run_blocking(
-            self.acall_with, arguments, on_progress=on_progress, timeout=timeout
+            self.acall_with, arguments, on_progress=on_progress, timeout=timeout, meta=meta
         )
 
     async def acall_with(
@@ -137,13 +138,19 @@ class Tool:
         *,
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Any:
-        """`await tool.acall(**arguments)` with per-call options: a progress callback (sync or async)
-        and `timeout`, the longest silence allowed (each progress report restarts it)."""
-        return await self._collection._connected_home().run(self._call, arguments, on_progress, timeout)
+        """`await tool.acall(**arguments)` with per-call options: a progress callback (sync or async),
+        `timeout`, the longest silence allowed (each progress report restarts it), and `meta`, sent
+        as the request's `_meta`."""
+        return await self._collection._connected_home().run(self._call, arguments, on_progress, timeout, meta)
 
     async def _call(
-        self, arguments: Mapping[str, Any], on_progress: ProgressCallback | None, timeout: float | None
+        self,
+        arguments: Mapping[str, Any],
+        on_progress: ProgressCallback | None,
+        timeout: float | None,
+        meta: Mapping[str, Any] | None,
     ) -> Any:
         if self.name in self._collection.blocked:
             raise ToolDefinitionChangedError(
@@ -159,6 +166,7 @@ class Tool:
             data,
             timeout=timeout or self._connection.spec.timeout or self._collection.timeout,
             on_progress=None if callback is None else self._progress_relay(callback),
+            meta=meta,
         )
         await self._connection.settled()
         if result.is_error:

@@ -1,0 +1,138 @@
+"""`mcpagents run`: run an agent on one task, from a spec file or from servers named on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mcpagents.cli import tool_commands
+from mcpagents.cli.exit_codes import EXIT_OK, EXIT_TOOL_ERROR
+
+if TYPE_CHECKING:
+    from mcpagents.agents.base import MultiStepAgent
+    from mcpagents.agents.results import RunResult
+
+_EXAMPLES = """\
+The steps go to stderr and the final answer to stdout (JSON when it is structured).
+Exit codes: 0 an answer, 1 the run failed or ran out of steps, 2 a bad spec or usage, 3 a server error.
+
+Examples:
+  mcpagents run agent.yaml "Summarise the TODOs in src/"
+  mcpagents run agent.yaml "What is 12 + 30?" --model openai/gpt-5-mini --json
+  mcpagents run --type tool_calling "What time is it in Tokyo?" -- uvx mcp-server-time
+"""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run an agent on a task and print its answer",
+        description="Run the agent of an agent spec file on TASK; without a spec, a CodeAgent (or "
+        "--type tool_calling) over the servers of --config, --url or a command after `--`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("spec", nargs="?", metavar="SPEC", help="an agent spec file (.yaml or .yml)")
+    run.add_argument("task", metavar="TASK", help="what the agent should do")
+    run.add_argument("--model", help="a model string, e.g. openai/gpt-5-mini, local, scripted:FILE")
+    run.add_argument(
+        "--type", choices=("code", "tool_calling"), help="the agent without a spec (default code)"
+    )
+    run.add_argument("--max-steps", type=_positive_int, metavar="N", help="the most steps the run may take")
+    run.add_argument("--json", action="store_true", help="print the whole run (a RunResult) as JSON")
+    run.add_argument("--quiet", action="store_true", help="do not show the steps")
+    tool_commands.add_server_options(run)
+    run.epilog = _EXAMPLES
+    run.set_defaults(run=_run)
+
+
+def _run(options: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from mcpagents.agents.console import AgentConsole
+
+    spec, task = _spec_and_task(options.spec, options.task)
+    verbosity = 0 if options.quiet else 1
+    agent = _agent_of_spec(spec, options, verbosity) if spec else _agent_of_options(options, verbosity)
+    agent.console = AgentConsole(verbosity, Console(stderr=True))  # stdout holds only the answer
+    with agent:
+        result = agent.run(task, max_steps=options.max_steps, return_full_result=True)
+    return _report(result, as_json=options.json)
+
+
+def _spec_and_task(spec: str | None, task: str) -> tuple[Path | None, str]:
+    """With one argument, it is the task (unless it names a spec file); with two, a spec and the task."""
+    from mcpagents.errors import ConfigError
+
+    def is_spec(argument: str) -> bool:
+        return argument.endswith((".yaml", ".yml")) and Path(argument).exists()
+
+    if spec is None:
+        if is_spec(task):
+            raise ConfigError(f'no task given: mcpagents run {task} "TASK"')
+        return None, task
+    if not is_spec(spec):
+        raise ConfigError(f"{spec}: no such agent spec file (.yaml or .yml); quote a task of several words")
+    return Path(spec), task
+
+
+def _agent_of_spec(path: Path, options: argparse.Namespace, verbosity: int) -> MultiStepAgent:
+    from dataclasses import replace
+
+    from mcpagents.errors import ConfigError
+    from mcpagents.spec import load_spec
+
+    given = tool_commands.server_options_given(options) + (["--type"] if options.type else [])
+    if given:
+        raise ConfigError(f"{path} brings its own type, mcpServers and filters: drop {', '.join(given)}")
+    spec = load_spec(path)
+    if options.model:
+        spec = replace(spec, model=options.model, model_options={})
+    return spec.build(verbosity_level=verbosity)
+
+
+def _agent_of_options(options: argparse.Namespace, verbosity: int) -> MultiStepAgent:
+    from mcpagents.agents.code_agent import CodeAgent
+    from mcpagents.agents.tool_calling_agent import ToolCallingAgent
+
+    servers_given = options.config or options.url or options.command
+    tools = tool_commands.collection(options) if servers_given else None
+    kind = ToolCallingAgent if options.type == "tool_calling" else CodeAgent
+    return kind(tools, options.model, verbosity_level=verbosity)
+
+
+def _report(result: RunResult, *, as_json: bool) -> int:
+    if as_json:
+        print(result.to_json())
+    elif result.state != "error":
+        print(_answer(result.output))
+    if result.state == "max_steps_reached":
+        from mcpagents.agents.memory import ActionStep
+
+        steps = sum(isinstance(step, ActionStep) for step in result.steps)
+        print(
+            f"mcpagents: the agent ran out of steps ({steps}) before a final answer;"
+            " the output is its best answer from what it learned",
+            file=sys.stderr,
+        )
+    elif result.state == "error":
+        print(f"mcpagents: the run failed: {result.error}", file=sys.stderr)
+    return EXIT_OK if result.state == "success" else EXIT_TOOL_ERROR
+
+
+def _answer(output: Any) -> str:
+    return (
+        output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False, default=str)
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value

@@ -1,0 +1,96 @@
+"""`mcpagents serve SPEC...`: agents as MCP servers, over stdio or HTTP."""
+
+from __future__ import annotations
+
+import argparse
+
+from mcpagents.cli.exit_codes import EXIT_OK
+
+EXAMPLE = """examples:
+  mcpagents serve helper.yaml                              # stdio, for Claude Desktop / IDEs
+  mcpagents serve helper.yaml --transport http --port 8765 --token s3cret
+  mcpagents serve a.yaml b.yaml --transport http           # /a/mcp and /b/mcp
+"""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve agents (spec files) as MCP servers",
+        description="Serve each agent as one MCP tool named after it: {task, context?, conversation_id?}.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("specs", nargs="+", metavar="SPEC", help="agent spec files (YAML)")
+    serve.add_argument("--transport", choices=["stdio", "http", "sse"], default="stdio")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="HTTP: the address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="HTTP: the port (default 8000; 0: any free port)"
+    )
+    serve.add_argument(
+        "--token", help="HTTP: require `Authorization: Bearer TOKEN` (or set $MCPAGENTS_TOKEN)"
+    )
+    serve.add_argument(
+        "--allow-no-token", action="store_true", help="HTTP: allow a non-loopback --host without a token"
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT|:*]",
+        help="HTTP: a Host header to accept besides loopback names (repeatable)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="HTTP: a browser Origin to accept besides loopback ones, e.g. https://app.example (repeatable)",
+    )
+    serve.add_argument("--max-body-bytes", type=int, help="HTTP: the largest request body (default 4 MiB)")
+    serve.add_argument("--model", help="use this model instead of the specs' (e.g. local, openai/gpt-5-mini)")
+    serve.add_argument("--run-timeout", type=float, help="stop a run after this many seconds")
+    serve.add_argument("--max-depth", type=int, help="refuse calls down chains of more agents (default 8)")
+    serve.add_argument(
+        "--conversation-expiry", type=float, help="drop a conversation idle this many seconds (default 1800)"
+    )
+    serve.add_argument("--max-conversations", type=int, help="conversations kept at once (default 100)")
+    serve.add_argument(
+        "--grace", type=int, default=10, help="on shutdown, seconds runs in flight get to finish (default 10)"
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _serve(options: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mcpagents.serving.serve import serve
+    from mcpagents.serving.settings import ServerSettings
+    from mcpagents.spec import load_spec
+
+    specs = [load_spec(path) for path in options.specs]
+    if options.model:
+        specs = [replace(spec, model=options.model, model_options={}) for spec in specs]
+    chosen = {
+        "token": options.token,
+        "allowed_hosts": tuple(options.allowed_host),
+        "allowed_origins": tuple(options.allowed_origin),
+        "max_body_bytes": options.max_body_bytes,
+        "idle_expiry": options.conversation_expiry,
+        "max_conversations": options.max_conversations,
+        "max_depth": options.max_depth,
+        "run_timeout": options.run_timeout,
+    }
+    settings = ServerSettings(**{key: value for key, value in chosen.items() if value is not None})
+    serve(
+        [spec.build(verbosity_level=0) for spec in specs],
+        transport=options.transport,
+        host=options.host,
+        port=options.port,
+        settings=settings,
+        grace=options.grace,
+        allow_no_token=options.allow_no_token,
+    )
+    return EXIT_OK

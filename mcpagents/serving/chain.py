@@ -1,0 +1,88 @@
+"""What travels down a chain of agents calling agents: a trace id, the agents on the way, a deadline.
+
+It rides in the `_meta` of each `tools/call` under `CHAIN_META_KEY`. A served agent refuses a call
+whose chain already holds its own name (a cycle, A → B → A) or is `max_depth` agents long, and a
+call whose deadline has passed; it runs with the deadline it was given.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from mcpagents.errors import AgentError
+
+CHAIN_META_KEY = "mcpagents.dev/chain"
+DEFAULT_MAX_DEPTH = 8
+
+
+class ChainError(AgentError):
+    """A call refused because of its chain: a cycle, too deep, or past its deadline."""
+
+
+@dataclass(frozen=True)
+class CallChain:
+    trace_id: str
+    agents: tuple[str, ...] = ()
+    """The agents the call went through, outermost first."""
+    deadline: float | None = None
+    """Wall-clock time (`time.time()`) by which the whole chain must be done."""
+
+    @classmethod
+    def start(cls, agent: str | None = None, timeout: float | None = None) -> CallChain:
+        """The chain of a run nobody called over MCP."""
+        deadline = None if timeout is None else time.time() + timeout
+        return cls(uuid.uuid4().hex, (agent,) if agent else (), deadline)
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any] | None) -> CallChain | None:
+        """The chain a request carries, if any; malformed entries count as none."""
+        data = (meta or {}).get(CHAIN_META_KEY)
+        if not isinstance(data, Mapping) or not isinstance(data.get("trace_id"), str):
+            return None
+        agents = data.get("agents")
+        deadline = data.get("deadline")
+        return cls(
+            data["trace_id"],
+            tuple(str(name) for name in agents) if isinstance(agents, list) else (),
+            float(deadline) if isinstance(deadline, int | float) and not isinstance(deadline, bool) else None,
+        )
+
+    def enter(
+        self, agent: str, *, max_depth: int = DEFAULT_MAX_DEPTH, timeout: float | None = None
+    ) -> CallChain:
+        """The chain as `agent` runs it, or `ChainError` if `agent` must not run this call."""
+        if agent in self.agents:
+            loop = " → ".join([*self.agents[self.agents.index(agent) :], agent])
+            raise ChainError(f"refused: agent {agent!r} is already in this call chain ({loop}); a cycle")
+        if len(self.agents) >= max_depth:
+            path = " → ".join([*self.agents, agent])
+            raise ChainError(
+                f"refused: the call chain is {len(self.agents)} agents deep ({path}), the most is {max_depth}"
+            )
+        if self.deadline is not None and self.deadline <= time.time():
+            raise ChainError(f"refused: the chain's deadline passed {time.time() - self.deadline:.1f} s ago")
+        deadline = self.deadline
+        if timeout is not None:
+            deadline = min(math.inf if deadline is None else deadline, time.time() + timeout)
+        return CallChain(self.trace_id, (*self.agents, agent), deadline)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.time()
+
+    def meta(self) -> dict[str, Any]:
+        """The `_meta` entry for calls made on this chain's behalf."""
+        data: dict[str, Any] = {"trace_id": self.trace_id, "agents": list(self.agents)}
+        if self.deadline is not None:
+            data["deadline"] = self.deadline
+        return {CHAIN_META_KEY: data}
+
+
+current_chain: ContextVar[CallChain | None] = ContextVar("mcpagents_call_chain", default=None)
+"""The chain of the served call being run in this context (set by the agent server)."""

@@ -1,0 +1,106 @@
+"""The conversations a served agent keeps for callers that pass a `conversation_id`.
+
+Kept in memory only: each is dropped (and its CodeAgent worker stopped) after `idle_expiry`
+seconds without a call, and when `max_conversations` are kept, starting another drops the one
+idle the longest. Calls to one conversation run one after the other; a call without an id is a
+fresh conversation of its own, closed when it ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+
+from mcpagents.agents.conversation import Conversation
+from mcpagents.errors import AgentError
+
+DEFAULT_IDLE_EXPIRY = 30 * 60.0
+DEFAULT_MAX_CONVERSATIONS = 100
+
+
+@dataclass
+class _Kept:
+    conversation: Conversation = field(default_factory=Conversation)
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    calls: int = 0
+    """Calls holding or waiting for the lock: a conversation in use is never dropped."""
+
+
+class Conversations:
+    def __init__(
+        self, idle_expiry: float = DEFAULT_IDLE_EXPIRY, max_conversations: int = DEFAULT_MAX_CONVERSATIONS
+    ) -> None:
+        if idle_expiry <= 0 or max_conversations <= 0:
+            raise ValueError("idle_expiry and max_conversations must be positive")
+        self.idle_expiry = idle_expiry
+        self.max_conversations = max_conversations
+        self._kept: dict[str, _Kept] = {}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def __contains__(self, conversation_id: str) -> bool:
+        return conversation_id in self._kept
+
+    @asynccontextmanager
+    async def use(self, conversation_id: str | None) -> AsyncIterator[Conversation]:
+        """The conversation to run a call in, held for the call (others with the same id wait)."""
+        if conversation_id is None:
+            conversation = Conversation()
+            try:
+                yield conversation
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await conversation.aclose()
+            return
+        await self._drop_expired()
+        dropped: list[_Kept] = []
+        kept = self._kept.get(conversation_id)
+        if kept is None:
+            kept, dropped = self._start(conversation_id)
+        kept.calls += 1
+        try:
+            await _close(dropped)
+            async with kept.lock:
+                yield kept.conversation
+        finally:
+            kept.calls -= 1
+            kept.last_used = time.monotonic()
+
+    async def aclose(self) -> None:
+        kept, self._kept = self._kept, {}
+        await _close(list(kept.values()))
+
+    def _start(self, conversation_id: str) -> tuple[_Kept, list[_Kept]]:
+        """A new conversation, and the one it displaces when all places are taken. No await here:
+        two calls starting one id must share one conversation."""
+        dropped = []
+        if len(self._kept) >= self.max_conversations:
+            idle = [(entry.last_used, key) for key, entry in self._kept.items() if entry.calls == 0]
+            if not idle:
+                raise AgentError(
+                    f"all {self.max_conversations} conversations are in use; try again when one is done"
+                )
+            dropped.append(self._kept.pop(min(idle)[1]))
+        kept = self._kept[conversation_id] = _Kept()
+        return kept, dropped
+
+    async def _drop_expired(self) -> None:
+        now = time.monotonic()
+        expired = [
+            key
+            for key, entry in self._kept.items()
+            if entry.calls == 0 and now - entry.last_used > self.idle_expiry
+        ]
+        await _close([self._kept.pop(key) for key in expired])
+
+
+async def _close(entries: list[_Kept]) -> None:
+    with anyio.CancelScope(shield=True):
+        for entry in entries:
+            await entry.conversation.aclose()

@@ -1,0 +1,43 @@
+"""uvicorn, shut down so that runs in flight finish and their callers get the answers."""
+
+from __future__ import annotations
+
+import socket
+
+import anyio
+import uvicorn
+from sse_starlette.sse import AppStatus
+
+from mcpagents.serving.agent_server import RunsInFlight
+
+
+class GracefulServer(uvicorn.Server):
+    """On SIGINT or SIGTERM: stop accepting connections, give the runs in flight `grace` seconds,
+    then end every SSE stream, idle ones included, and shut down.
+
+    sse-starlette (under the SDK's HTTP transports) would end every stream at the signal, dropping
+    the answers of runs still going; it is told to wait for this server instead.
+    """
+
+    def __init__(self, config: uvicorn.Config, runs: RunsInFlight, grace: float) -> None:
+        super().__init__(config)
+        self.runs = runs
+        self.grace = grace
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+        try:
+            await super().serve(sockets)
+        finally:
+            AppStatus.should_exit = False
+            AppStatus.enable_automatic_graceful_drain_mode()  # type: ignore[no-untyped-call]
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        with anyio.move_on_after(self.grace):
+            await self.runs.wait()
+        AppStatus.should_exit = True
+        await super().shutdown(sockets)

@@ -1,0 +1,40 @@
+"""The settings of a served agent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
+
+from mcpagents.serving.chain import DEFAULT_MAX_DEPTH
+from mcpagents.serving.conversations import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How a served agent limits its runs, and how its HTTP app guards itself (`mcpagents serve
+    --help` has the same options)."""
+
+    token: str | None = None
+    """Required as `Authorization: Bearer <token>` on every path but `/health`."""
+    allowed_hosts: Sequence[str] = ()
+    """Host headers accepted besides the loopback names (`name:*` allows any port)."""
+    allowed_origins: Sequence[str] = ()
+    """Origin headers accepted besides loopback origins; requests without one (not from a browser) pass."""
+    max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_SIZE
+    idle_expiry: float = DEFAULT_IDLE_EXPIRY
+    max_conversations: int = DEFAULT_MAX_CONVERSATIONS
+    max_depth: int = DEFAULT_MAX_DEPTH
+    run_timeout: float | None = None
+
+    def transport_security(self) -> TransportSecuritySettings:
+        loopback_hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
+        loopback_origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+        return TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[*loopback_hosts, *self.allowed_hosts],
+            allowed_origins=[*loopback_origins, *self.allowed_origins],
+        )

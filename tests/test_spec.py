@@ -1,0 +1,389 @@
+"""Agent spec files: parsing, checking, building agents, and running them over real MCP servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import mcpagents
+from mcpagents import CodeAgent, ConfigError, HttpServer, LiteLLMModel, StdioServer, ToolCallingAgent
+from mcpagents.models.resolve import DEFAULT_MODELS
+from mcpagents.spec import AgentSpec, load_agent, load_spec
+from tests.conftest import CALC_SERVER
+
+CALC_ENTRY = {"command": sys.executable, "args": [str(CALC_SERVER)]}
+
+
+def write(path: Path, content: Any) -> Path:
+    """`content` as YAML, or JSON in a .json file (text is written as it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(content, str):
+        content = json.dumps(content) if path.suffix == ".json" else yaml.safe_dump(content, sort_keys=False)
+    path.write_text(content)
+    return path
+
+
+def spec_file(folder: Path, file: str = "agent.yaml", **keys: Any) -> Path:
+    return write(folder / file, {"name": "helper", "description": "Helps.", **keys})
+
+
+def script(folder: Path, *responses: Any, file: str = "script.yaml") -> Path:
+    return write(folder / file, list(responses))
+
+
+def call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_spec(path)
+    return str(caught.value)
+
+
+# What a spec gives the agent
+
+
+def test_every_key_is_parsed_and_applied_to_a_code_agent(tmp_path: Path) -> None:
+    schema = {"type": "object", "properties": {"sum": {"type": "integer"}}, "required": ["sum"]}
+    path = spec_file(
+        tmp_path,
+        name="summer",
+        description="Adds things up.",
+        type="code",
+        model={"id": "openai/gpt-4o", "api_base": "http://127.0.0.1:9/v1", "temperature": 0.5},
+        instructions="Show your sums.",
+        max_steps=7,
+        planning_interval=3,
+        output_schema=schema,
+        executor={
+            "mode": "local",
+            "authorized_imports": ["math", "json"],
+            "step_timeout": 5,
+            "memory_mb": 256,
+            "output_limit": 1000,
+        },
+        mcpServers={"calc": CALC_ENTRY},
+        include=["d*", "add"],
+        exclude=["die"],
+    )
+    spec = load_spec(path)
+    assert (spec.path, spec.name, spec.description, spec.type) == (path, "summer", "Adds things up.", "code")
+    agent = spec.build(verbosity_level=0)
+    assert isinstance(agent, CodeAgent)
+    assert (agent.name, agent.description, agent.instructions) == (
+        "summer",
+        "Adds things up.",
+        "Show your sums.",
+    )
+    assert (agent.max_steps, agent.planning_interval, agent.output_schema) == (7, 3, schema)
+    assert agent.executor_options == {
+        "authorized_imports": ("math", "json"),
+        "mode": "local",
+        "step_timeout": 5.0,
+        "memory_mb": 256,
+        "output_limit": 1000,
+    }
+    assert isinstance(agent.model, LiteLLMModel)
+    assert (agent.model.model_id, agent.model.api_base) == ("openai/gpt-4o", "http://127.0.0.1:9/v1")
+    assert agent.model.completion_options == {"temperature": 0.5}
+    assert agent.console.verbosity_level == 0
+    with agent:
+        assert sorted(tool.name for tool in agent.toolbox.tools()) == ["add", "divide"]
+
+
+def test_defaults_give_a_code_agent_with_the_default_model_and_no_tools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MCPAGENTS_MODEL", "openai/gpt-5-mini")
+    spec = load_spec(spec_file(tmp_path))
+    assert spec == AgentSpec(path=tmp_path / "agent.yaml", name="helper", description="Helps.")
+    assert spec.tools() is None
+    agent = load_agent(spec.path, verbosity_level=0)
+    assert isinstance(agent, CodeAgent)
+    assert (agent.model.model_id, agent.max_steps, agent.toolbox.collections) == ("openai/gpt-5-mini", 20, [])
+    assert load_agent(spec.path).console.verbosity_level == 1
+    assert (mcpagents.load_spec, mcpagents.load_agent) == (load_spec, load_agent)
+
+
+def test_a_spec_built_tool_calling_agent_runs_a_task_on_the_calc_server(tmp_path: Path) -> None:
+    script(tmp_path, call("add", a=12, b=30), call("final_answer", answer="42"))
+    path = spec_file(
+        tmp_path,
+        type="tool_calling",
+        model="scripted:script.yaml",
+        mcpServers={"calc": CALC_ENTRY},
+        include=["add"],
+    )
+    with load_agent(path, verbosity_level=0) as agent:
+        assert isinstance(agent, ToolCallingAgent)
+        result = agent.run("What is 12 + 30?", return_full_result=True)
+    assert (result.output, result.state) == ("42", "success")
+    assert [(c.name, c.result) for c in result.steps[1].tool_calls] == [("add", 42)]
+
+
+def test_a_spec_built_code_agent_runs_a_task_on_the_calc_server(tmp_path: Path) -> None:
+    code = "```python\nfinal_answer({'sum': add(a=12, b=30)})\n```"
+    script(tmp_path, code, file="code.json")
+    path = spec_file(
+        tmp_path,
+        model={"script": "code.json"},
+        output_schema={"type": "object", "properties": {"sum": {"type": "integer"}}},
+        mcpServers={"calc": CALC_ENTRY},
+    )
+    with load_agent(path, verbosity_level=0) as agent:
+        result = agent.run("What is 12 + 30?", return_full_result=True)
+    assert (result.output, result.state) == ({"sum": 42}, "success")
+    assert [(c.name, c.result) for c in result.steps[1].tool_calls] == [("add", 42)]
+
+
+def test_relative_paths_are_taken_from_the_spec_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "project"
+    (folder / "tools").mkdir(parents=True)
+    shutil.copy(CALC_SERVER, folder / "tools" / "calc.py")
+    script(folder / "scripts", call("add", a=1, b=1), call("final_answer", answer="two"))
+    path = spec_file(
+        folder,
+        type="tool_calling",
+        model="scripted:scripts/script.yaml",
+        mcpServers={
+            "calc": {"command": sys.executable, "args": ["tools/calc.py"]},
+            "elsewhere": {"command": "./bin/server", "cwd": "work", "disabled": True},
+            "moved": {"command": "./bin/server", "cwd": "work"},
+        },
+        include=["add"],
+    )
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec("project/agent.yaml")
+    assert spec.path == path
+    assert spec.model == f"scripted:{folder}/scripts/script.yaml"
+    assert spec.servers["calc"].cwd == str(folder), "a stdio server runs in the spec's folder"
+    assert spec.servers["moved"] == StdioServer(f"{folder}/bin/server", cwd=f"{folder}/work", name="moved")
+    assert "elsewhere" not in spec.servers
+    spec = replace(spec, servers={"calc": spec.servers["calc"]})
+    with spec.build(verbosity_level=0) as agent:
+        assert agent.run("1 + 1?") == "two"
+
+
+def test_variables_in_mcp_servers_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEC_TEST_SERVER", str(CALC_SERVER))
+    monkeypatch.delenv("SPEC_TEST_UNSET", raising=False)
+    entry = {
+        "command": sys.executable,
+        "args": ["${SPEC_TEST_SERVER}"],
+        "env": {"GREETING": "${SPEC_TEST_UNSET:-hello}"},
+    }
+    spec = load_spec(spec_file(tmp_path, mcpServers={"calc": entry}))
+    assert spec.servers["calc"].args == (str(CALC_SERVER),)
+    tools = spec.tools()
+    assert tools is not None
+    with tools:
+        assert tools["getenv"](name="GREETING") == "hello"
+
+
+# Managed agents
+
+
+def test_agent_entries_become_servers_of_served_specs_with_the_model_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, _ in DEFAULT_MODELS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("MCPAGENTS_MODEL", "openai/gpt-5-mini")
+    monkeypatch.setenv("SPEC_TEST_TOKEN", "t0ken")
+    monkeypatch.setenv("UNRELATED_SECRET", "keep me here")
+    spec_file(tmp_path / "team", "researcher.yml", name="researcher")
+    spec_file(tmp_path / "team", "writer.yaml", name="writer")
+    path = spec_file(
+        tmp_path,
+        agents=[
+            "team/researcher.yml",
+            {"spec": "team/writer.yaml", "env": {"TOKEN": "${SPEC_TEST_TOKEN}", "MODE": "draft"}},
+            {"url": "http://127.0.0.1:8123/sse", "headers": {"Authorization": "Bearer ${SPEC_TEST_TOKEN}"}},
+            {"url": "http://127.0.0.1:8123/b/mcp", "type": "http", "name": "remote-b"},
+        ],
+    )
+    spec = load_spec(path)
+    inherited = {
+        "OPENAI_API_KEY": "sk-test",
+        **{key: value for key, value in os.environ.items() if key.startswith("MCPAGENTS_")},
+    }
+    assert inherited["MCPAGENTS_LOG_DIR"] == str(tmp_path / "server-logs")
+    assert inherited["MCPAGENTS_MODEL"] == "openai/gpt-5-mini"
+    researcher, writer, remote, remote_b = spec.managed_agents
+    assert researcher == StdioServer(
+        sys.executable,
+        ["-m", "mcpagents", "serve", str(tmp_path / "team" / "researcher.yml")],
+        inherited,
+        name="researcher",
+    )
+    assert writer.args[-1] == str(tmp_path / "team" / "writer.yaml")
+    assert (writer.name, writer.env) == ("writer", {**inherited, "TOKEN": "t0ken", "MODE": "draft"})
+    assert remote == HttpServer("http://127.0.0.1:8123/sse", {"Authorization": "Bearer t0ken"}, "sse")
+    assert remote_b == HttpServer("http://127.0.0.1:8123/b/mcp", None, "streamable-http", "remote-b")
+    agent = spec.build(verbosity_level=0)
+    assert agent.toolbox.managed_agents == list(spec.managed_agents)
+
+
+def test_a_child_spec_is_checked_in_the_environment_it_will_get(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPEC_TEST_TOKEN", "t0ken")
+    child = spec_file(
+        tmp_path,
+        "child.yaml",
+        name="child",
+        mcpServers={"calc": {**CALC_ENTRY, "env": {"TOKEN": "${SPEC_TEST_TOKEN}"}}},
+    )
+    unpassed = error_of(spec_file(tmp_path, agents=["child.yaml"]))
+    assert unpassed == (
+        f"{tmp_path}/agent.yaml: agents[0]: {child}: mcpServers.calc.env.TOKEN: ${{SPEC_TEST_TOKEN}} is not"
+        " set (set it, or write ${SPEC_TEST_TOKEN:-default})"
+    )
+    passed = load_spec(spec_file(tmp_path, agents=[{"spec": "child.yaml", "env": {"SPEC_TEST_TOKEN": "x"}}]))
+    assert passed.managed_agents[0].name == "child"
+
+
+def test_a_cycle_of_specs_is_refused_with_its_chain(tmp_path: Path) -> None:
+    a = spec_file(tmp_path, "a.yaml", name="a", agents=["sub/b.yaml"])
+    b = spec_file(tmp_path / "sub", "b.yaml", name="b", agents=["../a.yaml"])
+    assert error_of(a) == (
+        f"{a}: agents[0]: {b}: agents[0]: a cycle of agent specs, which would start agents without end:"
+        f" {a} -> {b} -> {a}"
+    )
+    itself = spec_file(tmp_path, "self.yaml", name="self", agents=["self.yaml"])
+    assert error_of(itself).endswith(
+        f"agents[0]: a cycle of agent specs, which would start agents without end: {itself} -> {itself}"
+    )
+    linked = spec_file(tmp_path / "real", "linked.yaml", name="linked", agents=["../alias.yaml"])
+    (tmp_path / "alias.yaml").symlink_to(linked)
+    assert error_of(linked).endswith(f"without end: {linked} -> {linked}"), "a symlink is the same spec"
+
+
+def test_a_diamond_of_specs_is_no_cycle(tmp_path: Path) -> None:
+    spec_file(tmp_path, "leaf.yaml", name="leaf")
+    spec_file(tmp_path, "left.yaml", name="left", agents=["leaf.yaml"])
+    spec_file(tmp_path, "right.yaml", name="right", agents=["leaf.yaml"])
+    spec = load_spec(spec_file(tmp_path, agents=["left.yaml", "right.yaml"]))
+    assert [server.name for server in spec.managed_agents] == ["left", "right"]
+
+
+def test_errors_of_managed_agent_entries_name_the_entry(tmp_path: Path) -> None:
+    missing = error_of(spec_file(tmp_path, agents=["nobody.yaml"]))
+    assert missing == (
+        f"{tmp_path}/agent.yaml: agents[0]: {tmp_path}/nobody.yaml: cannot read the agent spec:"
+        " No such file or directory"
+    )
+    spec_file(tmp_path, "bad.yaml", name="bad", max_steps="ten")
+    assert error_of(spec_file(tmp_path, agents=[{"spec": "bad.yaml"}])) == (
+        f"{tmp_path}/agent.yaml: agents[0]: {tmp_path}/bad.yaml: max_steps: expected a positive integer,"
+        " got 'ten'"
+    )
+    both = error_of(spec_file(tmp_path, agents=[{"spec": "bad.yaml", "url": "http://x/mcp"}]))
+    assert both.startswith(f"{tmp_path}/agent.yaml: agents[0]: expected a spec path, {{spec: PATH")
+    assert "agents[0]: unknown key 'headres' (did you mean 'headers'?)" in error_of(
+        spec_file(tmp_path, agents=[{"url": "http://x/mcp", "headres": {}}])
+    )
+    assert error_of(spec_file(tmp_path, agents=[{"url": "ftp://x"}])).endswith(
+        'agents[0].url: must be an http:// or https:// URL, got "ftp://x"'
+    )
+    spec_file(tmp_path, "twin.yaml", name="helper")
+    assert error_of(spec_file(tmp_path, agents=["twin.yaml", {"spec": "twin.yaml"}])).endswith(
+        "agents: several managed agents are named helper"
+    )
+
+
+# Errors name the file and the key
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"max_step": 3}, "unknown key 'max_step' (did you mean 'max_steps'?); the keys are: name, "),
+        ({"max_steps": "ten"}, "max_steps: expected a positive integer, got 'ten'"),
+        ({"max_steps": 0}, "max_steps: expected a positive integer, got 0"),
+        ({"max_steps": True}, "max_steps: expected a positive integer, got True"),
+        ({"planning_interval": -1}, "planning_interval: expected a positive integer, got -1"),
+        ({"type": "python"}, "type: expected code or tool_calling, got 'python'"),
+        ({"name": "my agent"}, "name: expected an identifier of letters, digits, _ and -, got 'my agent'"),
+        ({"name": None}, "name: missing: every agent needs a name"),
+        ({"description": None}, "description: missing: a served agent is an MCP tool"),
+        ({"description": ""}, "description: expected a non-empty string, got ''"),
+        ({"instructions": ["be nice"]}, "instructions: expected a non-empty string, got ['be nice']"),
+        ({"include": "add"}, "include: expected a list of strings, got 'add'"),
+        ({"exclude": [1]}, "exclude: expected a list of strings, got [1]"),
+        ({"model": {"temperature": 0}}, "model: expected a model string, {id: MODEL, ...options} or {script"),
+        ({"model": {"script": "s.yaml", "id": "x"}}, "model: a {script: PATH} model takes no other key"),
+        ({"model": ""}, "model: expected a model string such as openai/gpt-5-mini"),
+        ({"model": {"id": 3}}, "model.id: expected a model string such as openai/gpt-5-mini"),
+        ({"output_schema": "object"}, "output_schema: expected a JSON Schema mapping, got 'object'"),
+        (
+            {"output_schema": {"properties": {"a": {"type": "integr"}}}},
+            "output_schema.properties.a.type: not a valid JSON Schema: 'integr' is not valid",
+        ),
+        ({"executor": {"timeout": 3}}, "executor: unknown key 'timeout' (did you mean 'step_timeout'?)"),
+        ({"executor": {"mode": "docker"}}, "executor.mode: expected local or sandbox, got 'docker'"),
+        ({"executor": {"step_timeout": 0}}, "executor.step_timeout: expected a positive number, got 0"),
+        ({"executor": {"memory_mb": "1G"}}, "executor.memory_mb: expected a positive integer, got '1G'"),
+        ({"executor": {"output_limit": 1.5}}, "executor.output_limit: expected a positive integer, got 1.5"),
+        (
+            {"executor": {"authorized_imports": "math"}},
+            "executor.authorized_imports: expected a list of strings, got 'math'",
+        ),
+        (
+            {"type": "tool_calling", "executor": {"mode": "local"}},
+            "executor: only for type code (a tool_calling agent runs no code)",
+        ),
+        ({"mcpServers": ["calc"]}, "mcpServers: must be an object mapping server names to entries"),
+        ({"mcpServers": {"calc": {"command": 1}}}, "mcpServers.calc.command: must be a string, got 1"),
+        (
+            {"mcpServers": {"calc": {"command": "x", "args": ["${SPEC_TEST_UNSET}"]}}},
+            "mcpServers.calc.args[0]: ${SPEC_TEST_UNSET} is not set",
+        ),
+        (
+            {"agents": "child.yaml"},
+            "agents: expected a list of agent spec paths or entries, got 'child.yaml'",
+        ),
+    ],
+)
+def test_errors_name_the_file_and_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: dict[str, Any], message: str
+) -> None:
+    monkeypatch.delenv("SPEC_TEST_UNSET", raising=False)
+    path = spec_file(tmp_path, **keys)
+    assert error_of(path).startswith(f"{path}: {message}")
+
+
+def test_errors_of_the_file_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert (
+        error_of(Path("absent.yaml")) == "absent.yaml: cannot read the agent spec: No such file or directory"
+    )
+    write(tmp_path / "broken.yaml", "name: a\ndescription: [unclosed\n")
+    assert error_of(Path("broken.yaml")).startswith("broken.yaml:3:1: not valid YAML: expected ',' or ']'")
+    write(tmp_path / "list.yaml", "- name: a\n")
+    assert error_of(Path("list.yaml")) == (
+        "list.yaml: expected a mapping of keys at the top level (at least `name` and `description`),"
+        " got [{'name': 'a'}]"
+    )
+    write(tmp_path / "empty.yaml", "")
+    assert error_of(Path("empty.yaml")).endswith("got None")
+
+
+def test_a_model_option_its_constructor_refuses_is_reported_at_build(tmp_path: Path) -> None:
+    path = spec_file(tmp_path, model={"id": "local", "colour": "blue"})
+    with pytest.raises(ConfigError) as caught:
+        load_spec(path).build()
+    assert str(caught.value).startswith(f"{path}: model: ")
+    assert "colour" in str(caught.value)
