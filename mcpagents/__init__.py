@@ -64,6 +64,11 @@ _EXPORTS = {
     "ToolDefinitionChangedError": "mcpagents.errors",
     "SandboxUnavailableError": "mcpagents.errors",
     "PythonExecutor": "mcpagents.sandbox.executor",
+    "Conversation": "mcpagents.agents.conversation",
+    "serve": "mcpagents.serving.serve",
+    "aserve": "mcpagents.serving.serve",
+    "http_app": "mcpagents.serving.http_app",
+    "ServerSettings": "mcpagents.serving.settings",
     "load_agent": "mcpagents.spec",
     "load_spec": "mcpagents.spec",
 }
@@ -73,6 +78,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
     from mcpagents.agents.code_agent import CodeAgent
+    from mcpagents.agents.conversation import Conversation
     from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep
     from mcpagents.agents.results import (
         AgentEvent,
@@ -114,6 +120,9 @@ if TYPE_CHECKING:
     from mcpagents.models.resolve import resolve_model
     from mcpagents.models.scripted import RecordingModel, ScriptedModel
     from mcpagents.sandbox.executor import PythonExecutor
+    from mcpagents.serving.http_app import http_app
+    from mcpagents.serving.serve import aserve, serve
+    from mcpagents.serving.settings import ServerSettings
     from mcpagents.spec import load_agent, load_spec
     from mcpagents.tools.collection import ToolCollection
     from mcpagents.tools.content import Audio, Image, Resource, ResourceLink

@@ -7,13 +7,15 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from rich.console import Console
 
 from mcpagents.agents.console import AgentConsole
 from mcpagents.errors import ConfigError
+from mcpagents.runtime import running_loop, shared_home
 from mcpagents.serving.http_app import http_app
 from mcpagents.serving.settings import LOOPBACK_HOSTS, ServerSettings
 
@@ -36,18 +38,20 @@ def serve(
     grace: int = DEFAULT_GRACE,
     allow_no_token: bool = False,
 ) -> None:
-    """Serve `agents` until interrupted (see `aserve`)."""
-    anyio.run(
-        lambda: aserve(
-            agents,
-            transport=transport,
-            host=host,
-            port=port,
-            settings=settings,
-            grace=grace,
-            allow_no_token=allow_no_token,
-        )
-    )
+    """Serve `agents` until interrupted (see `aserve`). From a plain script it runs in this thread,
+    which handles SIGINT/SIGTERM; under a running loop (Jupyter) in the shared background loop."""
+    options: dict[str, Any] = {
+        "transport": transport,
+        "host": host,
+        "port": port,
+        "settings": settings,
+        "grace": grace,
+        "allow_no_token": allow_no_token,
+    }
+    if running_loop() is None:
+        anyio.run(partial(aserve, agents, **options))
+    else:
+        shared_home().run_blocking(aserve, agents, **options)
 
 
 async def aserve(

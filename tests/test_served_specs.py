@@ -1,0 +1,155 @@
+"""Agents from spec files served by `mcpagents serve`, called by clients no one on this team wrote:
+the MCP Inspector CLI over stdio and HTTP in both protocol eras, a config written by `mcpagents
+install`, and a manager spec whose managed agent is another spec served over stdio."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import CALC_SERVER, peer
+
+MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
+ERAS = ["legacy", "modern"]
+CALL_ADDER = ["--method", "tools/call", "--tool-name", "adder", "--tool-arg", "task=Add 20 and 22."]
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    """adder.yaml (a ToolCallingAgent over the calc server) and boss.yaml (which manages adder)."""
+    (tmp_path / "adder-script.yaml").write_text(
+        "per_conversation: true\n"
+        "responses:\n"
+        "  - tool_calls: [{name: add, arguments: {a: 20, b: 22}}]\n"
+        '  - tool_calls: [{name: final_answer, arguments: {answer: "42"}}]\n'
+    )
+    (tmp_path / "adder.yaml").write_text(
+        "name: adder\n"
+        "description: Adds two numbers with the calculator.\n"
+        "type: tool_calling\n"
+        "model: scripted:adder-script.yaml\n"
+        "mcpServers:\n"
+        f"  calc: {{command: {json.dumps(sys.executable)}, args: [{json.dumps(str(CALC_SERVER))}]}}\n"
+        "include: [add]\n"
+    )
+    (tmp_path / "boss-script.yaml").write_text(
+        "per_conversation: true\n"
+        "responses:\n"
+        "  - tool_calls: [{name: adder, arguments: {task: Add 20 and 22.}}]\n"
+        '  - tool_calls: [{name: final_answer, arguments: {answer: "the adder says 42"}}]\n'
+    )
+    (tmp_path / "boss.yaml").write_text(
+        "name: boss\n"
+        "description: Delegates sums.\n"
+        "type: tool_calling\n"
+        "model: scripted:boss-script.yaml\n"
+        "agents: [adder.yaml]\n"
+    )
+    return tmp_path
+
+
+def inspector(*arguments: str, home: Path) -> Any:
+    environment = {**os.environ, "HOME": str(home), "MCP_INSPECTOR_SECRET_STORE": "memory"}
+    done = subprocess.run(
+        [peer("mcp-inspector"), "--cli", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+@contextmanager
+def serving_over_http(spec: Path, *flags: str) -> Iterator[str]:
+    process = subprocess.Popen(
+        [MCPAGENTS, "serve", str(spec), "--transport", "http", "--port", "0", *flags],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert "serving adder at " in line, line + process.stderr.read()
+        yield line.split(" at ")[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_inspector_lists_and_calls_an_agent_over_stdio(specs: Path, tmp_path: Path, era: str) -> None:
+    command = [MCPAGENTS, "serve", str(specs / "adder.yaml")]
+    listed = inspector(*command, "--protocol-era", era, "--method", "tools/list", home=tmp_path)
+    (tool,) = listed["tools"]
+    assert tool["name"] == "adder" and tool["inputSchema"]["required"] == ["task"]
+    assert tool["description"].endswith("can use tools: add.")
+    called = inspector(*command, "--protocol-era", era, *CALL_ADDER, home=tmp_path)
+    assert called["isError"] is False
+    assert called["structuredContent"]["answer"] == "42" and called["structuredContent"]["steps"] == 2
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_inspector_calls_an_agent_over_http_with_its_token(specs: Path, tmp_path: Path, era: str) -> None:
+    with serving_over_http(specs / "adder.yaml", "--token", "s3cret") as url:
+        target = [url, "--transport", "http", "--protocol-era", era]
+        called = inspector(*target, "--header", "Authorization: Bearer s3cret", *CALL_ADDER, home=tmp_path)
+        assert called["structuredContent"]["answer"] == "42"
+        environment = {**os.environ, "HOME": str(tmp_path), "MCP_INSPECTOR_SECRET_STORE": "memory"}
+        refused = subprocess.run(
+            [peer("mcp-inspector"), "--cli", *target, "--method", "tools/list"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=environment,
+        )
+        # Without the token the server answers 401, which the Inspector reads as "OAuth needed".
+        assert refused.returncode != 0 and '"code":"auth_required"' in refused.stderr
+
+
+def test_inspector_calls_the_agent_through_a_config_written_by_install(specs: Path, tmp_path: Path) -> None:
+    config = tmp_path / "claude_desktop_config.json"
+    installed = subprocess.run(
+        [MCPAGENTS, "install", "claude-desktop", str(specs / "adder.yaml"), "--config-path", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert installed.returncode == 0, installed.stderr
+    called = inspector("--config", str(config), "--server", "adder", *CALL_ADDER, home=tmp_path)
+    assert called["structuredContent"]["answer"] == "42"
+
+
+@pytest.mark.anyio
+async def test_a_manager_spec_calls_its_child_spec_served_over_stdio(specs: Path) -> None:
+    reports: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, message))
+
+    boss = StdioServerParameters(command=MCPAGENTS, args=["serve", str(specs / "boss.yaml")])
+    async with Client(boss) as client:
+        (tool,) = (await client.list_tools()).tools
+        result = await client.call_tool("boss", {"task": "What is 20 + 22?"}, progress_callback=on_progress)
+    assert tool.description is not None and "can use tools: adder" in tool.description
+    assert result.structured_content is not None
+    assert result.structured_content["answer"] == "the adder says 42"
+    messages = [message for _, message in reports]
+    assert messages[:3] == [
+        'step 1: calling adder(task="Add 20 and 22.")',
+        "step 1: adder: step 1: calling add(a=20, b=22)",
+        "step 1: adder: step 1 done",
+    ]
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(reports))
