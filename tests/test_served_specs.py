@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -153,3 +154,46 @@ async def test_a_manager_spec_calls_its_child_spec_served_over_stdio(specs: Path
         "step 1: adder: step 1 done",
     ]
     assert all(a[0] < b[0] for a, b in itertools.pairwise(reports))
+
+
+def test_one_http_process_serves_several_specs_each_under_its_own_path(specs: Path) -> None:
+    both = [str(specs / "adder.yaml"), str(specs / "boss.yaml")]
+    process = subprocess.Popen(
+        [MCPAGENTS, "serve", *both, "--transport", "http", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        urls = [process.stderr.readline().split(" at ")[1].strip() for _ in range(2)]
+        assert [url.rsplit("/", 2)[1:] for url in urls] == [["adder", "mcp"], ["boss", "mcp"]]
+
+        async def ask_both() -> list[Any]:
+            answers = []
+            for url, name in zip(urls, ("adder", "boss"), strict=True):
+                async with Client(url) as client:
+                    result = await client.call_tool(name, {"task": "What is 20 + 22?"})
+                    answers.append(result.structured_content and result.structured_content["answer"])
+            return answers
+
+        assert anyio.run(ask_both) == ["42", "the adder says 42"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--transport", "http", "--host", "0.0.0.0"], "serving on 0.0.0.0 (not loopback) needs a token"),
+        (["{boss}"], "stdio serves one agent, not 2"),
+        (["--transport", "carrier-pigeon"], "invalid choice: 'carrier-pigeon'"),
+    ],
+)
+def test_serve_refuses_unsafe_or_impossible_requests(specs: Path, arguments: list[str], message: str) -> None:
+    given = [argument.format(boss=specs / "boss.yaml") for argument in arguments]
+    done = subprocess.run(
+        [MCPAGENTS, "serve", str(specs / "adder.yaml"), *given], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -6,6 +6,7 @@ import itertools
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -302,3 +303,17 @@ async def call_and_terminate(url: str, mode: Any, process: subprocess.Popen[str]
                 process.send_signal(signal.SIGTERM)
 
         return await client.call_tool("helper", {"task": task}, progress_callback=on_progress)
+
+
+@pytest.mark.anyio
+async def test_a_run_stops_at_its_chain_deadline_and_cancels_its_tool_calls() -> None:
+    async with Client(stdio_agent()) as client:
+        await client.list_tools()
+        started = time.monotonic()
+        deadline = {CHAIN_META_KEY: {"trace_id": "t", "agents": [], "deadline": time.time() + 1}}
+        stopped = await client.call_tool("helper", {"task": "hang"}, meta=deadline)
+        took = time.monotonic() - started
+        counted = await client.call_tool("helper", {"task": "cancellations"})
+    assert stopped.is_error and "deadline passed" in stopped.content[0].text
+    assert took < 5
+    assert counted.structured_content is not None and counted.structured_content["answer"] == "1"
