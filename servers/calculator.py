@@ -1,6 +1,6 @@
 """The calculator MCP server: exact arithmetic on expressions, evaluated safely (never `eval`).
 
-Run: `python -m mcpagents.servers.calculator` (stdio) or with `--http PORT`.
+Run: `python -m mcpagents.servers.calculator` (stdio) or with `--http PORT` (see `launch.py`).
 
 Integers and fractions stay exact (`1/3 + 1/6` is `1/2`); functions (`sqrt`, `sin`, `log`, ...) and
 decimals use floating point. Only arithmetic is understood: no names but the listed functions and
@@ -21,6 +21,8 @@ from typing import TypedDict
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
+
+from mcpagents.servers.launch import add_transport_options, run
 
 MAX_EXPRESSION_CHARACTERS = 2_000
 MAX_RESULT_DIGITS = 10_000
@@ -207,12 +209,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on 127.0.0.1:PORT")
-    options = parser.parse_args()
-    if options.http:
-        server.run("streamable-http", host="127.0.0.1", port=options.http)
-    else:
-        server.run()
+    add_transport_options(parser)
+    run(server, parser.parse_args())
 
 
 if __name__ == "__main__":

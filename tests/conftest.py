@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +66,17 @@ def http_calc(*flags: str) -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+
+
+def inspector(*arguments: str, home: Path) -> Any:
+    """Run the MCP Inspector CLI (`--cli ARGUMENTS`) with a scratch HOME; its JSON output, parsed."""
+    environment = {**os.environ, "HOME": str(home), "MCP_INSPECTOR_SECRET_STORE": "memory"}
+    done = subprocess.run(
+        [peer("mcp-inspector"), "--cli", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)

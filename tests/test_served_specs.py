@@ -18,7 +18,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import CALC_SERVER, peer
+from tests.conftest import CALC_SERVER, inspector, peer
 
 MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 ERAS = ["legacy", "modern"]
@@ -57,19 +57,6 @@ def specs(tmp_path: Path) -> Path:
         "agents: [adder.yaml]\n"
     )
     return tmp_path
-
-
-def inspector(*arguments: str, home: Path) -> Any:
-    environment = {**os.environ, "HOME": str(home), "MCP_INSPECTOR_SECRET_STORE": "memory"}
-    done = subprocess.run(
-        [peer("mcp-inspector"), "--cli", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
 
 
 @contextmanager

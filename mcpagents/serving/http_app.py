@@ -7,7 +7,6 @@ One agent is served at `/mcp` (streamable HTTP) and `/sse` (legacy SSE); with se
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,11 +16,12 @@ from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mcpagents.serving.agent_server import RunsInFlight, agent_server
+from mcpagents.serving.auth import BearerToken
 from mcpagents.serving.conversations import Conversations
 from mcpagents.serving.settings import ServerSettings
 
@@ -56,7 +56,7 @@ def http_app(agents: Sequence[MultiStepAgent], settings: ServerSettings | None =
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runs = runs
     if settings.token is not None:
-        app.add_middleware(_BearerToken, token=settings.token)
+        app.add_middleware(BearerToken, token=settings.token)
     return app
 
 
@@ -125,23 +125,3 @@ def _health(served: Sequence[_ServedAgent]) -> Any:
         )
 
     return health
-
-
-class _BearerToken:
-    """401 unless `Authorization: Bearer <token>`; `/health` stays open for probes."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] != "/health":
-            given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                reason = (
-                    "wrong bearer token" if given else "this server needs `Authorization: Bearer <token>`"
-                )
-                response = PlainTextResponse(reason, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

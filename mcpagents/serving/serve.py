@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,6 +16,7 @@ from mcpagents.agents.console import AgentConsole
 from mcpagents.errors import ConfigError
 from mcpagents.runtime import running_loop, shared_home
 from mcpagents.serving.http_app import http_app
+from mcpagents.serving.listen import listen
 from mcpagents.serving.settings import LOOPBACK_HOSTS, ServerSettings
 
 if TYPE_CHECKING:
@@ -121,13 +121,11 @@ async def _serve_http(
     from mcpagents.serving.graceful import GracefulServer
 
     app = http_app(agents, settings)
-    listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-    bound = listener.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    listener, base = listen(host, port)
     for agent in agents:
         path = "/mcp" if len(agents) == 1 else f"/{agent.name}/mcp"
         if transport == "sse":
             path = path.removesuffix("/mcp") + "/sse"
-        print(f"mcpagents: serving {agent.name} at http://{shown}:{bound}{path}", file=sys.stderr, flush=True)
+        print(f"mcpagents: serving {agent.name} at {base}{path}", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on")
     await GracefulServer(config, app.state.runs, grace).serve([listener])
