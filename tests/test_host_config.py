@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from mcpagents.connections.host_config import load_server_config
 from mcpagents.connections.specs import HttpServer, StdioServer
 from mcpagents.errors import ConfigError
+from mcpagents.tools.collection import ToolCollection
 
 
 def write(path: Path, content: Any) -> Path:
@@ -561,3 +563,21 @@ def test_vscode_settings_entry_path(tmp_path: Path) -> None:
         ConfigError, match=r"settings\.json: mcp\.servers\.a\.args\[0\]: must be a string, got 1"
     ):
         load_server_config(path)
+
+
+def test_builtin_entries_run_bundled_servers_with_this_python(tmp_path: Path) -> None:
+    path = write(tmp_path / ".mcp.json", {"mcpServers": {"calc": {"builtin": "calculator", "args": ["--x"]}}})
+    assert load_server_config(path)["calc"] == StdioServer(
+        sys.executable, ["-m", "mcpagents.servers.calculator", "--x"], name="calc"
+    )
+    unknown = config_error(tmp_path, {"mcpServers": {"calc": {"builtin": "calculater"}}})
+    assert 'mcpServers.calc.builtin: unknown bundled server "calculater"; expected one of' in unknown
+    assert "calculator" in unknown
+    both = config_error(tmp_path, {"mcpServers": {"calc": {"builtin": "calculator", "command": "x"}}})
+    assert 'has "builtin" and also "command" or "url"' in both
+
+
+def test_a_builtin_server_answers(tmp_path: Path) -> None:
+    path = write(tmp_path / ".mcp.json", {"mcpServers": {"calc": {"builtin": "calculator"}}})
+    with ToolCollection.from_config(path) as tools:
+        assert tools["evaluate"](expression="1/3 + 1/6") == {"value": 0.5, "exact": "1/2"}

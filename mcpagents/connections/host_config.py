@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +52,10 @@ def load_server_config(
 
     Files may hold `//` and `/* */` comments and trailing commas (JSONC). An entry with `command`
     becomes a `StdioServer`, one with `url` an `HttpServer` (SSE when `type` says so, or, without a
-    `type`, when the URL path ends in `/sse`). Entries with `"disabled": true` are skipped; the
-    mcpagents-specific keys `timeout` (seconds) and `mode` (`"auto"` / `"legacy"`) are honoured and
-    keys of other hosts are ignored. A relative `cwd` is taken from the config file's folder.
+    `type`, when the URL path ends in `/sse`); one with `builtin` runs a bundled server of
+    `mcpagents.servers` with this Python: `{"builtin": "filesystem", "args": ["~/notes"]}`. Entries
+    with `"disabled": true` are skipped; the mcpagents-specific keys `builtin`, `timeout` (seconds)
+    and `mode` (`"auto"` / `"legacy"`) are honoured and keys of other hosts are ignored. A relative `cwd` is taken from the config file's folder.
 
     In `command`, `args`, `env` values, `envFile`, `cwd`, `url` and `headers` values, these are expanded:
     `${VAR}` and `${VAR:-default}` (the default applies when VAR is unset) and `${env:VAR}` from
@@ -217,6 +219,8 @@ class _Reader:
             raise self.fail(
                 f"{path}.{type_key}", f"unknown server type {_show(kind)}; expected one of {expected}"
             )
+        if "builtin" in entry:
+            entry = self.builtin(entry, path)
         if ("command" in entry) == ("url" in entry):
             if "command" in entry:
                 raise self.fail(
@@ -242,6 +246,24 @@ class _Reader:
         if kind == "stdio":
             raise self.fail(f"{path}.{type_key}", 'type "stdio" needs "command", but the entry has "url"')
         return self.remote(name, entry, path, _REMOTE_TYPES[kind] if kind else None, mode, timeout)
+
+    def builtin(self, entry: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+        """`{"builtin": NAME, "args": [...]}`: a bundled server, run by this Python."""
+        from mcpagents.servers import builtin_names
+
+        if "command" in entry or "url" in entry:
+            raise self.fail(path, 'has "builtin" and also "command" or "url"; keep one')
+        name = entry["builtin"]
+        if name not in builtin_names():
+            known = ", ".join(builtin_names())
+            raise self.fail(
+                f"{path}.builtin", f"unknown bundled server {_show(name)}; expected one of {known}"
+            )
+        args = entry.get("args") or []
+        if not isinstance(args, list | tuple):
+            raise self.fail(f"{path}.args", f"must be a list of strings, got {_show(args)}")
+        rest = {key: value for key, value in entry.items() if key != "builtin"}
+        return {**rest, "command": sys.executable, "args": ["-m", f"mcpagents.servers.{name}", *args]}
 
     def remote(
         self,
