@@ -55,7 +55,8 @@ def load_server_config(
     `type`, when the URL path ends in `/sse`); one with `builtin` runs a bundled server of
     `mcpagents.servers` with this Python: `{"builtin": "filesystem", "args": ["~/notes"]}`. Entries
     with `"disabled": true` are skipped; the mcpagents-specific keys `builtin`, `timeout` (seconds)
-    and `mode` (`"auto"` / `"legacy"`) are honoured and keys of other hosts are ignored. A relative `cwd` is taken from the config file's folder.
+    and `mode` (`"auto"` / `"legacy"`) are honoured and keys of other hosts are ignored. A relative
+    `cwd` is taken from the config file's folder.
 
     In `command`, `args`, `env` values, `envFile`, `cwd`, `url` and `headers` values, these are expanded:
     `${VAR}` and `${VAR:-default}` (the default applies when VAR is unset) and `${env:VAR}` from
