@@ -75,59 +75,115 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
+# `X as X`: names re-exported explicitly, for type checkers in strict mode.
 if TYPE_CHECKING:
-    from mcpagents.agents.base import MultiStepAgent
-    from mcpagents.agents.code_agent import CodeAgent
-    from mcpagents.agents.conversation import Conversation
-    from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep
+    from mcpagents.agents.base import (
+        MultiStepAgent as MultiStepAgent,
+    )
+    from mcpagents.agents.code_agent import (
+        CodeAgent as CodeAgent,
+    )
+    from mcpagents.agents.conversation import (
+        Conversation as Conversation,
+    )
+    from mcpagents.agents.memory import (
+        ActionStep as ActionStep,
+        AgentMemory as AgentMemory,
+        FinalAnswerStep as FinalAnswerStep,
+        PlanningStep as PlanningStep,
+    )
     from mcpagents.agents.results import (
-        AgentEvent,
-        CodeAction,
-        ModelDelta,
-        RunResult,
-        ToolCallFinished,
-        ToolCallStarted,
-        ToolProgress,
+        AgentEvent as AgentEvent,
+        CodeAction as CodeAction,
+        ModelDelta as ModelDelta,
+        RunResult as RunResult,
+        ToolCallFinished as ToolCallFinished,
+        ToolCallStarted as ToolCallStarted,
+        ToolProgress as ToolProgress,
     )
-    from mcpagents.agents.tool_calling_agent import ToolCallingAgent
-    from mcpagents.connections.host_config import load_server_config
-    from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
+    from mcpagents.agents.tool_calling_agent import (
+        ToolCallingAgent as ToolCallingAgent,
+    )
+    from mcpagents.connections.host_config import (
+        load_server_config as load_server_config,
+    )
+    from mcpagents.connections.specs import (
+        HttpServer as HttpServer,
+        InProcessServer as InProcessServer,
+        StdioServer as StdioServer,
+    )
     from mcpagents.errors import (
-        AgentError,
-        ConfigError,
-        MCPAgentsError,
-        MCPServerError,
-        ModelError,
-        SandboxUnavailableError,
-        ToolArgumentError,
-        ToolDefinitionChangedError,
-        ToolError,
-        ToolNotFoundError,
-        ToolTimeoutError,
+        AgentError as AgentError,
+        ConfigError as ConfigError,
+        MCPAgentsError as MCPAgentsError,
+        MCPServerError as MCPServerError,
+        ModelError as ModelError,
+        SandboxUnavailableError as SandboxUnavailableError,
+        ToolArgumentError as ToolArgumentError,
+        ToolDefinitionChangedError as ToolDefinitionChangedError,
+        ToolError as ToolError,
+        ToolNotFoundError as ToolNotFoundError,
+        ToolTimeoutError as ToolTimeoutError,
     )
-    from mcpagents.models.base import Model
-    from mcpagents.models.litellm_model import LiteLLMModel
-    from mcpagents.models.local import LocalModel
+    from mcpagents.models.base import (
+        Model as Model,
+    )
+    from mcpagents.models.litellm_model import (
+        LiteLLMModel as LiteLLMModel,
+    )
+    from mcpagents.models.local import (
+        LocalModel as LocalModel,
+    )
     from mcpagents.models.messages import (
-        ChatMessage,
-        CodeFormat,
-        JsonSchemaFormat,
-        ModelResponse,
-        TokenUsage,
-        ToolCall,
-        ToolDefinition,
+        ChatMessage as ChatMessage,
+        CodeFormat as CodeFormat,
+        JsonSchemaFormat as JsonSchemaFormat,
+        ModelResponse as ModelResponse,
+        TokenUsage as TokenUsage,
+        ToolCall as ToolCall,
+        ToolDefinition as ToolDefinition,
     )
-    from mcpagents.models.resolve import resolve_model
-    from mcpagents.models.scripted import RecordingModel, ScriptedModel
-    from mcpagents.sandbox.executor import PythonExecutor
-    from mcpagents.serving.http_app import http_app
-    from mcpagents.serving.serve import aserve, serve
-    from mcpagents.serving.settings import ServerSettings
-    from mcpagents.spec import load_agent, load_spec
-    from mcpagents.tools.collection import ToolCollection
-    from mcpagents.tools.content import Audio, Image, Resource, ResourceLink
-    from mcpagents.tools.local import local_server, tool
-    from mcpagents.tools.tool import Progress, Tool
+    from mcpagents.models.resolve import (
+        resolve_model as resolve_model,
+    )
+    from mcpagents.models.scripted import (
+        RecordingModel as RecordingModel,
+        ScriptedModel as ScriptedModel,
+    )
+    from mcpagents.sandbox.executor import (
+        PythonExecutor as PythonExecutor,
+    )
+    from mcpagents.serving.http_app import (
+        http_app as http_app,
+    )
+    from mcpagents.serving.serve import (
+        aserve as aserve,
+        serve as serve,
+    )
+    from mcpagents.serving.settings import (
+        ServerSettings as ServerSettings,
+    )
+    from mcpagents.spec import (
+        load_agent as load_agent,
+        load_spec as load_spec,
+    )
+    from mcpagents.tools.collection import (
+        ToolCollection as ToolCollection,
+    )
+    from mcpagents.tools.content import (
+        Audio as Audio,
+        Image as Image,
+        Resource as Resource,
+        ResourceLink as ResourceLink,
+    )
+    from mcpagents.tools.local import (
+        local_server as local_server,
+        tool as tool,
+    )
+    from mcpagents.tools.tool import (
+        Progress as Progress,
+        Tool as Tool,
+    )
 
 
 def __getattr__(name: str) -> Any:
