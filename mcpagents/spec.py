@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from mcpagents.connections.host_config import load_server_config, load_server_entry
+from mcpagents.connections.host_config import expand_variables, load_server_config, load_server_entry
 from mcpagents.connections.specs import HttpServer, StdioServer
 from mcpagents.errors import ConfigError
 from mcpagents.models.resolve import DEFAULT_MODELS, MODEL_VARIABLE
@@ -282,6 +282,8 @@ class _Reader:
         return self.model_string(options.pop("id"), "model.id"), options
 
     def model_string(self, value: Any, key: str) -> str:
+        if isinstance(value, str):
+            value = expand_variables(value, origin=self.where, path=key, environ=self.environ)
         if not isinstance(value, str) or not value.strip():
             raise self.expected(
                 key, "a model string such as openai/gpt-5-mini, local or scripted:PATH", value

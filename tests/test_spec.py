@@ -387,3 +387,15 @@ def test_a_model_option_its_constructor_refuses_is_reported_at_build(tmp_path: P
         load_spec(path).build()
     assert str(caught.value).startswith(f"{path}: model: ")
     assert "colour" in str(caught.value)
+
+
+def test_the_model_string_expands_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "script.yaml", ["done"])
+    path = spec_file(tmp_path, model="${SPEC_TEST_MODEL:-scripted:script.yaml}")
+    monkeypatch.delenv("SPEC_TEST_MODEL", raising=False)
+    assert load_spec(path).model == f"scripted:{tmp_path / 'script.yaml'}"
+    monkeypatch.setenv("SPEC_TEST_MODEL", "openai/gpt-5-mini")
+    assert load_spec(path).model == "openai/gpt-5-mini"
+    monkeypatch.delenv("SPEC_TEST_MODEL")
+    with pytest.raises(ConfigError, match=r"agent.yaml: model: \$\{env:SPEC_TEST_MODEL\} is not set"):
+        load_spec(spec_file(tmp_path, model="${env:SPEC_TEST_MODEL}"))

@@ -102,6 +102,15 @@ def load_server_entry(
     return _Reader.of(where, folder, environ).server(name, entry, path)
 
 
+def expand_variables(
+    text: Any, *, origin: str | os.PathLike[str], path: str, environ: Mapping[str, str] | None = None
+) -> str:
+    """`text` (which must be a string) with `${VAR}`, `${VAR:-default}`, `${env:VAR}` and
+    `${userHome}` expanded as in a config file's entries; errors name `origin` and `path`."""
+    where, folder = _where_and_folder(origin)
+    return _Reader.of(where, folder, environ).string(text, path)
+
+
 def _where_and_folder(file: str | os.PathLike[str]) -> tuple[str, Path]:
     """How errors name a config file, and the folder relative paths in it are taken from."""
     return os.fspath(file), Path(file).expanduser().absolute().parent
