@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mcpagents import __version__
-from mcpagents.cli import install_commands, run_command, serve_command, tool_commands
+from mcpagents.cli import batch_command, install_commands, run_command, serve_command, tool_commands
 from mcpagents.cli.exit_codes import EXIT_SERVER_ERROR, EXIT_TOOL_ERROR, EXIT_USAGE
 
 
@@ -46,4 +46,5 @@ def parser() -> argparse.ArgumentParser:
     run_command.register(commands)
     serve_command.register(commands)
     install_commands.register(commands)
+    batch_command.register(commands)
     return root
