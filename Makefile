@@ -23,6 +23,8 @@ bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/executor.py
 	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/prompt_size.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/batch.py
 
 # pip's output goes to .venv/pip.log and is shown only when an install fails.
 PIP_INSTALL = $(BIN)/python -m pip install --quiet >>$(VENV)/pip.log 2>&1

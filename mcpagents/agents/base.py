@@ -301,7 +301,18 @@ class MultiStepAgent(ABC):
         producer = spawn_detached(produce())
         try:
             async with receive:
-                async for event in receive:
+                while True:
+                    # Events already sent are taken without a trip through the event loop (`receive`
+                    # always makes one): under load each trip waits behind every other ready task.
+                    try:
+                        event = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        try:
+                            event = await receive.receive()
+                        except anyio.EndOfStream:
+                            break
+                    except anyio.EndOfStream:
+                        break
                     yield event
             await producer
         finally:
@@ -332,9 +343,10 @@ class MultiStepAgent(ABC):
         first = len(memory.steps)
         memory.steps.append(TaskStep(self._task_text(task, additional_args), list(images or ())))
         run.additional_args = dict(additional_args or {})
-        self.console.start(
-            task, self.name or type(self).__name__, self.model.model_id, [t.name for t in run.tools]
-        )
+        if self.console.verbosity_level > 0:  # level 0 prints nothing, nor pays for the formatting
+            self.console.start(
+                task, self.name or type(self).__name__, self.model.model_id, [t.name for t in run.tools]
+            )
         state: RunState = "max_steps_reached"
         output: Any = None
         error: str | None = None
@@ -384,7 +396,8 @@ class MultiStepAgent(ABC):
             error=error,
         )
         run.emit(result)
-        self.console.finish(result)
+        if self.console.verbosity_level > 0:
+            self.console.finish(result)
         return result
 
     async def _record(self, run: _Run, step: PlanningStep | ActionStep) -> None:

@@ -56,9 +56,10 @@ class ToolCallingAgent(MultiStepAgent):
             for call, record in zip(calls, step.tool_calls, strict=True)
             if record.name != FINAL_ANSWER
         ]
-        async with anyio.create_task_group() as running:
-            for call, record in actions:
-                running.start_soon(self._perform, call, record, step, run)
+        if actions:  # (an empty task group still costs a trip through the event loop)
+            async with anyio.create_task_group() as running:
+                for call, record in actions:
+                    running.start_soon(self._perform, call, record, step, run)
         if not finals:
             step.observations = "\n".join(_observed(record) for record in step.tool_calls)
             return

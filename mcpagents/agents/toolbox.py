@@ -59,6 +59,10 @@ class Toolbox:
         self._opening = anyio.Lock()  # concurrent runs (a served agent's) open each collection once
 
     async def open(self) -> None:
+        if all(collection.connected or collection in self._opened for collection in self.collections):
+            # Nothing to open (every run asks): no lock, which concurrent runs would queue on, each
+            # handing it to the next through a trip of the event loop.
+            return
         async with self._opening:
             for collection in self.collections:
                 if not collection.connected and collection not in self._opened:

@@ -171,10 +171,16 @@ def agent_server(
         assert result is not None
         return _answer(result, chain.trace_id)
 
+    def input_schema(tool: str) -> dict[str, Any] | None:
+        return AGENT_INPUT_SCHEMA if tool == name else None
+
     return Server(
         name,
         version=__version__,
         description=agent.description,
+        # Without it, the SDK runs `list_tools` on every 2026-era HTTP call to check `Mcp-Param-*`
+        # headers against the tool's input schema, which never changes.
+        get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
