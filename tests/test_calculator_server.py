@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mcpagents import StdioServer, ToolCollection, ToolError
+from tests.conftest import inspector
 
 CALCULATOR = StdioServer(sys.executable, ["-m", "mcpagents.servers.calculator"], name="calculator")
 
@@ -83,3 +85,18 @@ def test_the_server_keeps_serving_after_errors(calculator: ToolCollection) -> No
     with pytest.raises(ToolError, match="division by zero"):
         calculator["divide"](a=1, b=0)
     assert calculator["add"](a=1, b=1) == 2
+
+
+def test_the_inspector_calls_it(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "mcpagents.servers.calculator"]
+    called = inspector(
+        *command,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "evaluate",
+        "--tool-arg",
+        "expression=1/3 + 1/6",
+        home=tmp_path,
+    )
+    assert called["structuredContent"] == {"value": 0.5, "exact": "1/2"}
