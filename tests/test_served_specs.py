@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -184,3 +185,16 @@ def test_serve_refuses_unsafe_or_impossible_requests(specs: Path, arguments: lis
         [MCPAGENTS, "serve", str(specs / "adder.yaml"), *given], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_ctrl_c_stops_a_server_cleanly_and_a_taken_port_is_a_clear_error(specs: Path) -> None:
+    command = [MCPAGENTS, "serve", str(specs / "adder.yaml"), "--transport", "http"]
+    process = subprocess.Popen([*command, "--port", "0"], stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    port = process.stderr.readline().strip().rsplit(":", 1)[1].removesuffix("/mcp")
+    taken = subprocess.run([*command, "--port", port], capture_output=True, text=True, timeout=60)
+    assert taken.returncode == 2
+    assert f"mcpagents: cannot listen on 127.0.0.1:{port}: Address already in use" in taken.stderr
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    assert process.stderr.read() == "", "no traceback"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mcpagents import __version__
 from mcpagents.cli import batch_command, install_commands, run_command, serve_command, tool_commands
-from mcpagents.cli.exit_codes import EXIT_SERVER_ERROR, EXIT_TOOL_ERROR, EXIT_USAGE
+from mcpagents.cli.exit_codes import EXIT_INTERRUPTED, EXIT_SERVER_ERROR, EXIT_TOOL_ERROR, EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ToolError as error:
         print(f"mcpagents: {error}", file=sys.stderr)
         return EXIT_TOOL_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 def parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mcpagents.cli.exit_codes import EXIT_OK, EXIT_TOOL_ERROR
+from mcpagents.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_TOOL_ERROR
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -14,8 +14,6 @@ if TYPE_CHECKING:
 
     from mcpagents.batch import Record
 
-EXIT_INTERRUPTED = 130
-"""Ctrl-C (128 + SIGINT), as shells report it: the lines written so far stay; --resume runs the rest."""
 
 _EXAMPLES = """\
 Each line of TASKS is a JSON string (the task) or {"task": ..., "id": ..., "expected": ...}; ids

@@ -7,3 +7,5 @@ EXIT_USAGE = 2
 """Bad command line, config or spec file."""
 EXIT_SERVER_ERROR = 3
 """An MCP server could not be reached or died."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as shells report it)."""

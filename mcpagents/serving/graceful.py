@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import socket
+from collections.abc import Callable
 
 import anyio
 import uvicorn
@@ -20,10 +21,14 @@ class GracefulServer(uvicorn.Server):
     the answers of runs still going; it is told to wait for this server instead.
     """
 
-    def __init__(self, config: uvicorn.Config, runs: RunsInFlight, grace: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, runs: RunsInFlight, grace: float, on_ready: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self.runs = runs
         self.grace = grace
+        self.on_ready = on_ready
+        """Called once the app has started (its agents' tools open): then its URL may be announced."""
         self._froze = False
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
@@ -44,6 +49,8 @@ class GracefulServer(uvicorn.Server):
         if self.started and gc.get_freeze_count() == 0:
             gc.freeze()
             self._froze = True
+        if self.started:
+            self.on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

@@ -121,11 +121,17 @@ async def _serve_http(
     from mcpagents.serving.graceful import GracefulServer
 
     app = http_app(agents, settings)
-    listener, base = listen(host, port)
-    for agent in agents:
-        path = "/mcp" if len(agents) == 1 else f"/{agent.name}/mcp"
-        if transport == "sse":
-            path = path.removesuffix("/mcp") + "/sse"
-        print(f"mcpagents: serving {agent.name} at {base}{path}", file=sys.stderr, flush=True)
+    try:
+        listener, base = listen(host, port)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+
+    def announce() -> None:
+        for agent in agents:
+            path = "/mcp" if len(agents) == 1 else f"/{agent.name}/mcp"
+            if transport == "sse":
+                path = path.removesuffix("/mcp") + "/sse"
+            print(f"mcpagents: serving {agent.name} at {base}{path}", file=sys.stderr, flush=True)
+
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on")
-    await GracefulServer(config, app.state.runs, grace).serve([listener])
+    await GracefulServer(config, app.state.runs, grace, on_ready=announce).serve([listener])
