@@ -66,3 +66,8 @@ def test_errors_have_messages_and_exit_codes() -> None:
     nothing = run("tools")
     assert nothing.returncode == 2
     assert "no server given" in nothing.stderr
+
+
+def test_one_tool_is_counted_in_the_singular() -> None:
+    listing = run("tools", "--include", "add", *CALC)
+    assert listing.stdout.splitlines()[0].endswith("; 2026-07-28, 1 tool)")

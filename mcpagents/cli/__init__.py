@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from mcpagents import __version__
 from mcpagents.cli import batch_command, install_commands, run_command, serve_command, tool_commands
-from mcpagents.cli.exit_codes import EXIT_INTERRUPTED, EXIT_SERVER_ERROR, EXIT_TOOL_ERROR, EXIT_USAGE
+from mcpagents.cli.exit_codes import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_SERVER_ERROR,
+    EXIT_TOOL_ERROR,
+    EXIT_USAGE,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_TOOL_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`mcpagents tools ... | head`): stop quietly, as Unix tools do, and keep
+        # Python from failing again while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,3 +9,5 @@ EXIT_SERVER_ERROR = 3
 """An MCP server could not be reached or died."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT, as shells report it)."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of stdout went away (128 + SIGPIPE)."""

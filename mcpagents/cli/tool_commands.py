@@ -94,7 +94,8 @@ def _list_tools(options: argparse.Namespace) -> int:
             print(json.dumps(definitions, indent=2))
             return 0
         for status in tools.status():
-            state = f"{status.protocol_version}, {status.tools} tools" if status.connected else "failed"
+            counted = f"{status.tools} tool" + ("" if status.tools == 1 else "s")
+            state = f"{status.protocol_version}, {counted}" if status.connected else "failed"
             print(f"{status.name}  ({status.description}; {state})")
             for tool in tools:
                 if tool.server == status.name:
