@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_TOOL_ERROR
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="local: in this process (default); ray: on Ray workers (pip install 'mcpagents[ray]')",
     )
     batch.add_argument(
-        "--concurrency", type=_positive_int, default=8, metavar="N", help="tasks at once (default 8)"
+        "--concurrency", type=positive_int, default=8, metavar="N", help="tasks at once (default 8)"
     )
     batch.add_argument("--resume", action="store_true", help="skip the tasks whose id is already in --out")
     batch.add_argument(
@@ -63,7 +64,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     batch.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="ray: the workers (actors), each with its own agent and servers (default: one per CPU,"
         " at most --concurrency)",
@@ -200,13 +201,3 @@ def _duration(record: Record) -> float:
         return float(timing["end"]) - float(timing["start"])
     except (KeyError, TypeError, ValueError):
         return 0.0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcpagents.cli import tool_commands
+from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK, EXIT_TOOL_ERROR
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument(
         "--type", choices=("code", "tool_calling"), help="the agent without a spec (default code)"
     )
-    run.add_argument("--max-steps", type=_positive_int, metavar="N", help="the most steps the run may take")
+    run.add_argument("--max-steps", type=positive_int, metavar="N", help="the most steps the run may take")
     run.add_argument("--json", action="store_true", help="print the whole run (a RunResult) as JSON")
     run.add_argument("--quiet", action="store_true", help="do not show the steps")
     tool_commands.add_server_options(run)
@@ -126,13 +127,3 @@ def _answer(output: Any) -> str:
     return (
         output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False, default=str)
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

@@ -22,8 +22,9 @@ from mcpagents import __version__
 from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
 from mcpagents.errors import MCPAgentsError, ToolArgumentError
-from mcpagents.serving.chain import DEFAULT_MAX_DEPTH, CallChain, ChainError, current_chain
+from mcpagents.serving.chain import CallChain, ChainError, current_chain
 from mcpagents.serving.conversations import Conversations
+from mcpagents.serving.settings import ServerSettings
 from mcpagents.tools.arguments import ArgumentChecker
 
 if TYPE_CHECKING:
@@ -96,23 +97,23 @@ class RunsInFlight:
 
 def agent_server(
     agent: MultiStepAgent,
+    settings: ServerSettings | None = None,
     *,
     conversations: Conversations | None = None,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    run_timeout: float | None = None,
     runs: RunsInFlight | None = None,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
 
-    `conversations` keeps the conversations of calls that pass a `conversation_id` (default: a
-    `Conversations()` of its own). A call is refused when its chain of agents would hold this agent
-    twice or be longer than `max_depth`; it is stopped at its chain's deadline, and after
-    `run_timeout` seconds when given. `runs` counts the calls in flight.
+    `conversations` keeps the conversations of calls that pass a `conversation_id` (default: one
+    of its own, as `settings` say). A call is refused when its chain of agents would hold this agent
+    twice or be longer than `settings.max_depth`; it is stopped at its chain's deadline, and after
+    `settings.run_timeout` seconds when given. `runs` counts the calls in flight.
     """
     if not agent.name or not agent.description:
         raise ValueError("an agent served as a tool needs a `name` and a `description`")
     name = agent.name
-    kept = conversations if conversations is not None else Conversations()
+    settings = settings or ServerSettings()
+    kept = conversations if conversations is not None else settings.conversations()
     in_flight = runs if runs is not None else RunsInFlight()
     checker = ArgumentChecker(name, AGENT_INPUT_SCHEMA)
 
@@ -136,7 +137,7 @@ def agent_server(
         try:
             arguments = checker.check(params.arguments or {})
             chain = (CallChain.from_meta(ctx.meta) or CallChain.start()).enter(
-                name, max_depth=max_depth, timeout=run_timeout
+                name, max_depth=settings.max_depth, timeout=settings.run_timeout
             )
         except (ToolArgumentError, ChainError) as error:
             return _error(str(error))

@@ -22,7 +22,6 @@ from starlette.types import Receive, Scope, Send
 
 from mcpagents.serving.agent_server import RunsInFlight, agent_server
 from mcpagents.serving.auth import BearerToken
-from mcpagents.serving.conversations import Conversations
 from mcpagents.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -66,14 +65,8 @@ class _ServedAgent:
         self.agent = agent
         self.name = agent.name
         self.settings = settings
-        self.conversations = Conversations(settings.idle_expiry, settings.max_conversations)
-        self.server: Server[Any] = agent_server(
-            agent,
-            conversations=self.conversations,
-            max_depth=settings.max_depth,
-            run_timeout=settings.run_timeout,
-            runs=runs,
-        )
+        self.conversations = settings.conversations()
+        self.server: Server[Any] = agent_server(agent, settings, conversations=self.conversations, runs=runs)
         security = settings.transport_security()
         self.sessions = StreamableHTTPSessionManager(
             self.server, security_settings=security, max_request_body_size=settings.max_body_bytes

@@ -98,12 +98,9 @@ async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
     from mcp.server.stdio import stdio_server
 
     from mcpagents.serving.agent_server import agent_server
-    from mcpagents.serving.conversations import Conversations
 
-    conversations = Conversations(settings.idle_expiry, settings.max_conversations)
-    server = agent_server(
-        agent, conversations=conversations, max_depth=settings.max_depth, run_timeout=settings.run_timeout
-    )
+    conversations = settings.conversations()
+    server = agent_server(agent, settings, conversations=conversations)
     try:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
 from mcpagents.serving.chain import DEFAULT_MAX_DEPTH
-from mcpagents.serving.conversations import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS
+from mcpagents.serving.conversations import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS, Conversations
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -38,3 +38,7 @@ class ServerSettings:
             allowed_hosts=[*loopback_hosts, *self.allowed_hosts],
             allowed_origins=[*loopback_origins, *self.allowed_origins],
         )
+
+    def conversations(self) -> Conversations:
+        """An empty store of conversations with these limits."""
+        return Conversations(self.idle_expiry, self.max_conversations)
