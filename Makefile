@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PEERS := tests/peers/node_modules/.package-lock.json
 
-.PHONY: demo test bench bubblewrap clean
+.PHONY: demo test bench bubblewrap caddy clean
 
 demo: $(VENV)/.examples
 	$(BIN)/python examples/quickstart.py
 
-test: $(VENV)/.test $(PEERS) bubblewrap
+test: $(VENV)/.test $(PEERS) bubblewrap caddy
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -24,6 +24,7 @@ bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/prompt_size.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/serving.py --servers "mcpagents,mcpagents ×2" --load raw --cpu-ms 4
 	$(BIN)/python bench/batch.py
 
 # pip's output goes to .venv/pip.log and is shown only when an install fails.
@@ -64,6 +65,12 @@ bubblewrap:
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& echo "installing bubblewrap" && apt-get install -y -qq bubblewrap >/dev/null; } \
 		|| echo "bubblewrap (bwrap) is not installed and could not be installed here: sandbox-mode tests will fail"
+
+# The documented production layout is tested behind Caddy, the TLS terminator (Debian package `caddy`).
+caddy:
+	@command -v caddy >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing caddy" && apt-get install -y -qq caddy >/dev/null; } \
+		|| echo "caddy is not installed and could not be installed here: the production-layout tests will fail"
 
 clean:
 	rm -rf $(VENV) tests/peers/node_modules

@@ -6,8 +6,9 @@ The served agent is `tests/servers/served_agent.py --transport http --no-tools -
 ToolCallingAgent whose scripted model sleeps 0.1 s, then answers the task with final_answer: one
 model call, one step, one progress notification per run. The baseline is `bench/sleep_server.py`:
 the raw SDK's `MCPServer` with one tool that sleeps 0.1 s, reports one progress notification and
-answers the task, under the same uvicorn settings. Each server runs as a subprocess, freshly
-started for every measurement.
+answers the task, under the same uvicorn settings. `mcpagents ×2` is the served agent with
+`--workers 2`: two worker processes behind the port (its CPU and RSS are the sum over the supervisor
+and the workers). Each server runs as a subprocess, freshly started for every measurement.
 
 C clients (1, 10, 100) each call the tool in a loop, one call at a time, with a progress callback,
 over the 2026-07-28 era, and check every answer (the task comes back, after one progress report).
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,13 +54,12 @@ from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOC
 from mcp_types.version import LATEST_MODERN_VERSION
 
 ROOT = Path(__file__).parent.parent
+SERVED_AGENT = [str(ROOT / "tests" / "servers" / "served_agent.py"), "--transport", "http", "--no-tools"]
 SERVERS = {
     # name: (command, tool)
     "raw SDK": ([str(ROOT / "bench" / "sleep_server.py")], "sleeper"),
-    "mcpagents": (
-        [str(ROOT / "tests" / "servers" / "served_agent.py"), "--transport", "http", "--no-tools"],
-        "helper",
-    ),
+    "mcpagents": (SERVED_AGENT, "helper"),
+    "mcpagents ×2": ([*SERVED_AGENT, "--workers", "2"], "helper"),
 }
 WARMUP_CALLS = 5
 RAMP_SECONDS = 1.0
@@ -78,22 +79,37 @@ class ServerProcess:
         if " at http" not in line:
             self.process.kill()
             raise RuntimeError(f"the server did not start: {line}{self.process.stderr.read()}")
-        self.url = line.split(" at ")[1].strip()
+        self.url = line.split(" at ")[1].split()[0]
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
         # Drained all along: a server logging an error must never block on a full pipe.
         threading.Thread(target=self.stderr.extend, args=(self.process.stderr,), daemon=True).start()
 
+    def processes(self) -> list[int]:
+        """The server's process and its descendants (`--workers`: the workers)."""
+        found, index = [self.process.pid], 0
+        while index < len(found):
+            try:
+                with open(f"/proc/{found[index]}/task/{found[index]}/children") as children:
+                    found += [int(pid) for pid in children.read().split()]
+            except FileNotFoundError:
+                pass  # it has just ended
+            index += 1
+        return found
+
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        total = 0
+        for pid in self.processes():
+            with suppress(FileNotFoundError), open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / CLOCK_TICKS
 
     def rss_bytes(self) -> int:
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * PAGE
-        raise RuntimeError("no VmRSS")
+        total = 0
+        for pid in self.processes():
+            with suppress(FileNotFoundError), open(f"/proc/{pid}/status") as status:
+                total += next(int(line.split()[1]) * PAGE for line in status if line.startswith("VmRSS:"))
+        return total
 
     def close(self) -> None:
         self.process.terminate()
@@ -244,9 +260,12 @@ class Measurement:
         return self.runs / self.seconds
 
 
-async def measure(server_name: str, load: str, clients: int, seconds: float, delay: float) -> Measurement:
+async def measure(
+    server_name: str, load: str, clients: int, seconds: float, delay: float, cpu_ms: float
+) -> Measurement:
     command, tool = SERVERS[server_name]
-    server = await anyio.to_thread.run_sync(ServerProcess, [*command, "--delay", str(delay)])
+    burn = ["--cpu-ms", str(cpu_ms)] if cpu_ms and server_name != "raw SDK" else []
+    server = await anyio.to_thread.run_sync(ServerProcess, [*command, "--delay", str(delay), *burn])
     result = Measurement(server_name, load, clients)
     try:
         client_type = LOADS[load]
@@ -313,7 +332,7 @@ def quantile(values: list[float], q: float) -> float:
 
 def table(best: dict[tuple[str, int, str], Measurement], delay: float) -> list[str]:
     header = (
-        f"{'load':5}{'clients':>8}  {'server':10}{'runs/s':>8}{'ideal':>7}{'vs raw':>8}{'p50 ms':>8}"
+        f"{'load':5}{'clients':>8}  {'server':13}{'runs/s':>8}{'ideal':>7}{'vs raw':>8}{'p50 ms':>8}"
         f"{'p95 ms':>8}{'fail':>5}  {'CPU: server':>11}{'ms/run':>8}{'client':>8}{'other':>7}"
         f"  {'RSS: idle':>9}{'peak':>9}{'KB/run':>8}"
     )
@@ -324,7 +343,7 @@ def table(best: dict[tuple[str, int, str], Measurement], delay: float) -> list[s
         ideal = clients / delay
         per_run = (m.peak_rss - m.idle_rss) / clients / 1024
         lines.append(
-            f"{load:5}{clients:8d}  {name:10}{m.per_second:8.1f}"
+            f"{load:5}{clients:8d}  {name:13}{m.per_second:8.1f}"
             f"{m.per_second / ideal * 100:5.0f} %{versus:>8}"
             f"{quantile(m.latencies, 0.5) * 1e3:8.1f}{quantile(m.latencies, 0.95) * 1e3:8.1f}{m.failures:5d}"
             f"  {m.server_cpu / m.seconds * 100:9.0f} %{m.server_cpu / max(m.runs, 1) * 1e3:8.2f}"
@@ -342,8 +361,14 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per contender and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--load", default="sdk,raw", help="load generators: sdk, raw or both")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="raw SDK, mcpagents or both")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="some of: " + ", ".join(SERVERS))
     parser.add_argument("--delay", type=float, default=0.1, help="seconds per model call (tool call)")
+    parser.add_argument(
+        "--cpu-ms",
+        type=float,
+        default=0.0,
+        help="CPU the served agent's model call burns (not the raw SDK's)",
+    )
     options = parser.parse_args()
     levels = [int(count) for count in options.clients.split(",")]
     loads = options.load.split(",")
@@ -353,18 +378,21 @@ async def main() -> None:
         for load in loads:
             for clients in levels:
                 for name in servers:
-                    measured = await measure(name, load, clients, options.seconds, options.delay)
+                    measured = await measure(
+                        name, load, clients, options.seconds, options.delay, options.cpu_ms
+                    )
                     rounds[load, clients, name].append(measured)
     best = {key: max(values, key=lambda m: m.per_second) for key, values in rounds.items()}
+    burning = f" burning {options.cpu_ms:g} ms CPU" if options.cpu_ms else ""
     print(
         f"served agent over streamable HTTP ({LATEST_MODERN_VERSION}), {options.delay * 1e3:.0f} ms per"
-        f" model call; best of {options.rounds} rounds of {options.seconds:g} s;"
+        f" model call{burning}; best of {options.rounds} rounds of {options.seconds:g} s;"
         f" {os.cpu_count()} cores shared by clients and server\n"
     )
     print("\n".join(table(best, options.delay)))
     print()
     most = max(levels)
-    for load in loads:
+    for load in loads if not options.cpu_ms else ():  # the target is for the agent as it is
         agent, raw = best.get((load, most, "mcpagents")), best.get((load, most, "raw SDK"))
         if agent is None:
             continue
@@ -375,6 +403,14 @@ async def main() -> None:
             f"{load} clients, {most} at once: the served agent reaches {share:.0f} % of the ideal{baseline}:"
             f" {verdict} the target (>= 80 %)"
         )
+    for load in loads:
+        for clients in levels:
+            one, two = best.get((load, clients, "mcpagents")), best.get((load, clients, "mcpagents ×2"))
+            if one and two:
+                print(
+                    f"{load} clients, {clients} at once: 2 workers serve {two.per_second:.0f} runs/s,"
+                    f" {two.per_second / one.per_second:.2f}× one worker's {one.per_second:.0f}"
+                )
 
 
 if __name__ == "__main__":

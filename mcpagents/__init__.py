@@ -63,13 +63,16 @@ _EXPORTS = {
     "ToolNotFoundError": "mcpagents.errors",
     "ToolDefinitionChangedError": "mcpagents.errors",
     "SandboxUnavailableError": "mcpagents.errors",
+    "WorkerFailed": "mcpagents.errors",
     "PythonExecutor": "mcpagents.sandbox.executor",
     "Conversation": "mcpagents.agents.conversation",
     "serve": "mcpagents.serving.serve",
     "aserve": "mcpagents.serving.serve",
+    "serve_workers": "mcpagents.serving.workers",
     "http_app": "mcpagents.serving.http_app",
     "ServerSettings": "mcpagents.serving.settings",
     "load_agent": "mcpagents.spec",
+    "load_agents": "mcpagents.spec",
     "load_spec": "mcpagents.spec",
 }
 
@@ -124,6 +127,7 @@ if TYPE_CHECKING:
         ToolError as ToolError,
         ToolNotFoundError as ToolNotFoundError,
         ToolTimeoutError as ToolTimeoutError,
+        WorkerFailed as WorkerFailed,
     )
     from mcpagents.models.base import (
         Model as Model,
@@ -163,8 +167,12 @@ if TYPE_CHECKING:
     from mcpagents.serving.settings import (
         ServerSettings as ServerSettings,
     )
+    from mcpagents.serving.workers import (
+        serve_workers as serve_workers,
+    )
     from mcpagents.spec import (
         load_agent as load_agent,
+        load_agents as load_agents,
         load_spec as load_spec,
     )
     from mcpagents.tools.collection import (

@@ -41,6 +41,10 @@ class MCPServerError(MCPAgentsError):
         super().__init__("\n".join(details))
 
 
+class WorkerFailed(MCPAgentsError):
+    """A worker process of `mcpagents serve --workers` could not start serving."""
+
+
 class ToolError(MCPAgentsError):
     """A tool call failed: the server reported an error (`isError`) or the call could not be made."""
 

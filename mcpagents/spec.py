@@ -136,6 +136,16 @@ def load_agent(path: str | os.PathLike[str], *, verbosity_level: int = 1) -> Mul
     return load_spec(path).build(verbosity_level=verbosity_level)
 
 
+def load_agents(
+    paths: Sequence[str | os.PathLike[str]], *, model: str | None = None, verbosity_level: int = 1
+) -> list[MultiStepAgent]:
+    """The agents of these spec files, each with `model` instead of its own when given."""
+    specs = [load_spec(path) for path in paths]
+    if model:
+        specs = [replace(spec, model=model, model_options={}) for spec in specs]
+    return [spec.build(verbosity_level=verbosity_level) for spec in specs]
+
+
 def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path, ...]) -> AgentSpec:
     """`where` names the file in errors; `chain` holds the specs of the managers that lead to it (as
     real paths, so that a cycle through a symlink is seen too)."""

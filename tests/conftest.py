@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,6 +45,14 @@ def peer(binary: str) -> str:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make test`, which installs the npm peers in tests/peers")
     return str(path)
+
+
+def caddy() -> str:
+    """The Caddy web server (Debian package `caddy`, installed by `make test`)."""
+    path = shutil.which("caddy")
+    if path is None:
+        pytest.fail("caddy is missing: run `make test`, which installs it (Debian package `caddy`)")
+    return path
 
 
 @contextmanager

@@ -18,6 +18,9 @@ By the fence's language:
            and HOME as /home/me.
 * yaml     an agent spec, loaded with `mcpagents.load_spec` (which checks it all and starts nothing).
 * json     a host's MCP config (jsonc too), read with `mcpagents.load_server_config`.
+* ini      with `systemd-unit`: its ExecStart must be an `mcpagents` command the CLI accepts, and
+           TimeoutStopSec longer than its `--grace` (tests/test_serve_workers.py runs it).
+* caddyfile  accepted by `caddy adapt` (tests/test_serve_workers.py serves through it).
 * text     only with a directive that says what it is (`errors-in=`, `diagram`).
 
 Any other block fails, with its file and line: a block the test cannot handle is a bug in the docs.
@@ -48,11 +51,13 @@ Directives go in an HTML comment (invisible on GitHub) on the line right before 
 * `errors-in=DIR`        (text) each line is an error message: the spec file it starts with, copied
                          from DIR of the repository, must fail to load with exactly that message.
                          The folder it is loaded from prints as /home/me/project.
+* `systemd-unit`         (ini) the block is a systemd service unit.
 * `diagram`              (text) a picture: its CamelCase names must be exports of `mcpagents`.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import queue
@@ -73,6 +78,8 @@ import pytest
 
 import mcpagents
 from mcpagents import ConfigError, HttpServer, ScriptedModel, ToolCollection, load_server_config, load_spec
+from mcpagents.cli import parser
+from tests.conftest import caddy
 
 ROOT = Path(__file__).parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -84,7 +91,7 @@ TIMEOUT = 180
 
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+)(?P<lang>[\w-]*)\s*$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:(?P<words>.*?)-->\s*$")
-FLAGS = {"background", "dry-run", "script", "output", "diagram"}
+FLAGS = {"background", "dry-run", "script", "output", "diagram", "systemd-unit"}
 OPTIONS = {"file", "model", "replace", "env", "cwd", "free-port", "errors-in"}
 SERVING = re.compile(r"serving (?P<name>\S+) at (?P<url>http\S+)")
 
@@ -268,6 +275,16 @@ def check_file(block: Block, code: str, folder: Path) -> None:
         json.loads(code)
     elif block.lang in ("json", "jsonc"):
         load_server_config(path)
+    elif block.lang == "ini" and "systemd-unit" in block.flags:
+        check_systemd_unit(block, code)
+    elif block.lang == "caddyfile":
+        adapted = subprocess.run(
+            [caddy(), "adapt", "--adapter", "caddyfile", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert adapted.returncode == 0, f"{block.where}: caddy refuses it:\n{adapted.stderr}"
     elif block.lang == "text" and block.option("errors-in"):
         specs = ROOT / str(block.option("errors-in"))
         os.chdir(shutil.copytree(specs, folder / specs.name))  # apart from the files of blocks above
@@ -282,6 +299,21 @@ def check_file(block: Block, code: str, folder: Path) -> None:
         )
     else:
         pytest.fail(f"{block.where}: a ```{block.lang} block this test cannot run (see its docstring)")
+
+
+def check_systemd_unit(block: Block, code: str) -> None:
+    service = systemd_unit(code)["Service"]
+    command = shlex.split(service["ExecStart"])
+    assert Path(command[0]).name == "mcpagents", f"{block.where}: ExecStart is not mcpagents"
+    options = parser().parse_args(command[1:])  # exits (fails) on an option the CLI does not have
+    assert int(service["TimeoutStopSec"]) > options.grace, f"{block.where}: SIGKILL before the grace ends"
+
+
+def systemd_unit(code: str) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(strict=False, interpolation=None, comment_prefixes=("#", ";"))
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # systemd's keys are case-sensitive
+    unit.read_string(code)
+    return unit
 
 
 def token_of(command: str, env: dict[str, str]) -> str | None:

@@ -198,6 +198,57 @@ async def test_cancelling_a_call_stops_the_run_and_its_tool_calls(transport: str
 
 
 @pytest.mark.anyio
+async def test_a_2025_client_without_a_session_gets_progress_and_cancels_by_dropping_its_request() -> None:
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "helper", "arguments": {"task": "hang"}, "_meta": {"progressToken": "p"}},
+    }
+    with served_over_http() as (url, _):
+        # No initialize and no session: any worker of a stateless server can take this request.
+        async with (
+            httpx2.AsyncClient(timeout=30) as http,
+            http.stream("POST", url, json=call, headers=headers) as response,
+        ):
+            assert response.status_code == 200 and "mcp-session-id" not in response.headers
+            async for line in response.aiter_lines():
+                if '"step 1: hang: started"' in line:
+                    assert '"progressToken":"p"' in line
+                    break
+        async with http_client(url, mode="legacy") as client:
+            with anyio.fail_after(5):
+                counted = await client.call_tool("helper", {"task": "cancellations"})
+    assert counted.structured_content is not None
+    assert counted.structured_content["answer"] == "1", "dropping the request cancelled the run downstream"
+
+
+@pytest.mark.anyio
+async def test_with_sessions_a_2025_clients_cancel_notification_stops_the_run() -> None:
+    with served_over_http("--stateful") as (url, _):
+        async with http_client(url, mode="legacy") as client:
+            started = anyio.Event()
+
+            async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                if message == "step 1: hang: started":
+                    started.set()
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    lambda: client.call_tool("helper", {"task": "hang"}, progress_callback=on_progress)
+                )
+                await started.wait()
+                group.cancel_scope.cancel()  # the SDK's 2025-era client sends notifications/cancelled
+            with anyio.fail_after(5):
+                counted = await client.call_tool("helper", {"task": "cancellations"})
+    assert counted.structured_content is not None and counted.structured_content["answer"] == "1"
+
+
+@pytest.mark.anyio
 async def test_conversation_id_continues_a_conversation() -> None:
     async with Client(stdio_agent()) as client:
         first = await client.call_tool("helper", {"task": "remember me", "conversation_id": "c1"})

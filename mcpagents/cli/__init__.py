@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments, command = arguments[:split], arguments[split + 1 :]
     options = parser().parse_args(arguments)
     options.command = command
-    from mcpagents.errors import ConfigError, MCPServerError, ToolError
+    from mcpagents.errors import ConfigError, MCPServerError, ToolError, WorkerFailed
 
     try:
         result: int = options.run(options)
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"mcpagents: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except MCPServerError as error:
+    except (MCPServerError, WorkerFailed) as error:
         print(f"mcpagents: {error}", file=sys.stderr)
         return EXIT_SERVER_ERROR
     except ToolError as error:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK
 
 EXAMPLE = """examples:
   mcpagents serve helper.yaml                              # stdio, for Claude Desktop / IDEs
   mcpagents serve helper.yaml --transport http --port 8765 --token s3cret
   mcpagents serve a.yaml b.yaml --transport http           # /a/mcp and /b/mcp
+  mcpagents serve helper.yaml --transport http --host 0.0.0.0 --token s3cret --workers 4
 """
 
 
@@ -58,21 +60,35 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     serve.add_argument("--max-conversations", type=int, help="conversations kept at once (default 100)")
     serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="HTTP: worker processes behind the port, each with its own agents and conversations (default 1)",
+    )
+    serve.add_argument(
+        "--stateful",
+        action="store_true",
+        help="HTTP, one worker: keep a session per 2025-era client, whose cancel notifications then reach"
+        " their runs (stateless, a run is cancelled when its client drops the request)",
+    )
+    serve.add_argument(
         "--grace", type=int, default=10, help="on shutdown, seconds runs in flight get to finish (default 10)"
     )
     serve.set_defaults(run=_serve)
 
 
 def _serve(options: argparse.Namespace) -> int:
-    from dataclasses import replace
+    import os
+    from functools import partial
 
+    from mcpagents.errors import ConfigError
     from mcpagents.serving.serve import serve
     from mcpagents.serving.settings import ServerSettings
-    from mcpagents.spec import load_spec
+    from mcpagents.serving.workers import serve_workers
+    from mcpagents.spec import load_agents, load_spec
 
-    specs = [load_spec(path) for path in options.specs]
-    if options.model:
-        specs = [replace(spec, model=options.model, model_options={}) for spec in specs]
+    for path in options.specs:
+        load_spec(path)  # spec errors before any process starts
     chosen = {
         "token": options.token,
         "allowed_hosts": tuple(options.allowed_host),
@@ -82,15 +98,18 @@ def _serve(options: argparse.Namespace) -> int:
         "max_conversations": options.max_conversations,
         "max_depth": options.max_depth,
         "run_timeout": options.run_timeout,
+        "stateless": not options.stateful,
     }
     settings = ServerSettings(**{key: value for key, value in chosen.items() if value is not None})
-    serve(
-        [spec.build(verbosity_level=0) for spec in specs],
-        transport=options.transport,
-        host=options.host,
-        port=options.port,
-        settings=settings,
-        grace=options.grace,
-        allow_no_token=options.allow_no_token,
-    )
+    paths = [os.path.abspath(path) for path in options.specs]
+    build_agents = partial(load_agents, paths, model=options.model, verbosity_level=0)
+    where = {"host": options.host, "port": options.port, "settings": settings, "grace": options.grace}
+    if options.workers > 1:
+        if options.transport != "http":
+            raise ConfigError(
+                f"--workers serves streamable HTTP: use --transport http, not {options.transport}"
+            )
+        serve_workers(build_agents, workers=options.workers, allow_no_token=options.allow_no_token, **where)
+    else:
+        serve(build_agents(), transport=options.transport, allow_no_token=options.allow_no_token, **where)
     return EXIT_OK

@@ -16,7 +16,7 @@ from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
@@ -28,17 +28,25 @@ if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
 
 
-def http_app(agents: Sequence[MultiStepAgent], settings: ServerSettings | None = None) -> Starlette:
+def http_app(
+    agents: Sequence[MultiStepAgent], settings: ServerSettings | None = None, *, workers: int = 1
+) -> Starlette:
     """The app serving `agents` (opened by its lifespan, which also closes them). `app.state.runs`
-    counts the calls in flight."""
+    counts the calls in flight.
+
+    `workers`: how many processes serve this app behind one port. With more than one, legacy SSE
+    is refused with a reason (its session lives in the process its GET stream reached, while its
+    messages may reach another), and sessions must be off (`settings.stateless`).
+    """
     settings = settings or ServerSettings()
+    settings.check_workers(workers)
     if not agents:
         raise ValueError("http_app needs at least one agent")
     names = [agent.name for agent in agents]
     if len(set(names)) != len(names):
         raise ValueError(f"two agents share a name ({', '.join(map(str, names))}): each needs its own path")
     runs = RunsInFlight()
-    served = [_ServedAgent(agent, settings, runs) for agent in agents]
+    served = [_ServedAgent(agent, settings, runs, workers) for agent in agents]
     routes: list[BaseRoute] = [Route("/health", _health(served), methods=["GET"])]
     for agent in served:
         routes += agent.routes(f"/{agent.name}")
@@ -60,27 +68,40 @@ def http_app(agents: Sequence[MultiStepAgent], settings: ServerSettings | None =
 
 
 class _ServedAgent:
-    def __init__(self, agent: MultiStepAgent, settings: ServerSettings, runs: RunsInFlight) -> None:
+    def __init__(
+        self, agent: MultiStepAgent, settings: ServerSettings, runs: RunsInFlight, workers: int
+    ) -> None:
         assert agent.name is not None
         self.agent = agent
         self.name = agent.name
         self.settings = settings
+        self.workers = workers
         self.conversations = settings.conversations()
         self.server: Server[Any] = agent_server(agent, settings, conversations=self.conversations, runs=runs)
         security = settings.transport_security()
         self.sessions = StreamableHTTPSessionManager(
-            self.server, security_settings=security, max_request_body_size=settings.max_body_bytes
+            self.server,
+            stateless=settings.stateless,
+            security_settings=security,
+            max_request_body_size=settings.max_body_bytes,
         )
         self._security = security
 
     def routes(self, prefix: str) -> list[BaseRoute]:
+        streamable = Route(f"{prefix}/mcp", StreamableHTTPASGIApp(self.sessions))
+        if self.workers > 1:
+            refusal = (
+                f"legacy SSE keeps its session in one process and this server runs {self.workers}:"
+                f" connect to {prefix}/mcp (streamable HTTP)"
+            )
+            return [streamable, Route(f"{prefix}/sse", PlainTextResponse(refusal, status_code=404))]
         sse = SseServerTransport(
             f"{prefix}/messages/",
             security_settings=self._security,
             max_request_body_size=self.settings.max_body_bytes,
         )
         return [
-            Route(f"{prefix}/mcp", StreamableHTTPASGIApp(self.sessions)),
+            streamable,
             Route(f"{prefix}/sse", _SseEndpoint(self.server, sse), methods=["GET"]),
             Mount(f"{prefix}/messages/", app=sse.handle_post_message),
         ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -73,9 +74,7 @@ async def aserve(
     SIGTERM runs in flight get `grace` seconds to finish, then are cancelled.
     """
     served = [agents] if not isinstance(agents, Sequence) else list(agents)
-    for agent in served:
-        if agent.console.verbosity_level > 0:  # stdout may be the protocol: the console goes to stderr
-            agent.console = AgentConsole(agent.console.verbosity_level, Console(stderr=True))
+    consoles_to_stderr(served)
     if transport == "stdio":
         if len(served) != 1:
             raise ConfigError(f"stdio serves one agent, not {len(served)}: serve several over http")
@@ -83,7 +82,13 @@ async def aserve(
         return
     if transport not in ("http", "sse"):
         raise ConfigError(f"unknown transport {transport!r}: expected stdio, http or sse")
-    settings = settings or ServerSettings()
+    settings = guarded(settings or ServerSettings(), host, allow_no_token)
+    await _serve_http(served, host, port, settings, grace, transport)
+
+
+def guarded(settings: ServerSettings, host: str, allow_no_token: bool) -> ServerSettings:
+    """`settings` with the token of `$MCPAGENTS_TOKEN` if they name none; a `ConfigError` when
+    serving beyond loopback without one (unless `allow_no_token`)."""
     if settings.token is None and os.environ.get(TOKEN_VARIABLE):
         settings = replace(settings, token=os.environ[TOKEN_VARIABLE])
     if settings.token is None and host not in LOOPBACK_HOSTS and not allow_no_token:
@@ -91,7 +96,7 @@ async def aserve(
             f"serving on {host} (not loopback) needs a token: pass --token or set ${TOKEN_VARIABLE}"
             " (or --allow-no-token if something in front of this server checks who calls)"
         )
-    await _serve_http(served, host, port, settings, grace, transport)
+    return settings
 
 
 async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
@@ -113,22 +118,62 @@ async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
 async def _serve_http(
     agents: list[MultiStepAgent], host: str, port: int, settings: ServerSettings, grace: int, transport: str
 ) -> None:
+    listener, base = listen_or_explain(host, port)
+    names = [agent.name or "" for agent in agents]
+    await serve_http_on(
+        listener, agents, settings, grace=grace, on_ready=lambda: announce(names, base, transport)
+    )
+
+
+def consoles_to_stderr(agents: Sequence[MultiStepAgent]) -> None:
+    """Agents that print their steps print them on stderr: stdout may be the protocol (stdio)."""
+    for agent in agents:
+        if agent.console.verbosity_level > 0:
+            agent.console = AgentConsole(agent.console.verbosity_level, Console(stderr=True))
+
+
+def listen_or_explain(host: str, port: int) -> tuple[socket.socket, str]:
+    """`listen(host, port)`, its failure a `ConfigError` saying why."""
+    try:
+        return listen(host, port)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+
+
+async def serve_http_on(
+    listener: socket.socket,
+    agents: list[MultiStepAgent],
+    settings: ServerSettings,
+    *,
+    grace: int,
+    on_ready: Callable[[], None],
+    workers: int = 1,
+) -> None:
+    """Serve `agents`' HTTP app on `listener` until SIGINT or SIGTERM; `on_ready` once it listens.
+
+    The agents' tools open before the server starts, so a server that cannot start fails here with
+    its own error (not as a traceback in uvicorn's log)."""
     import uvicorn
 
     from mcpagents.serving.graceful import GracefulServer
 
-    app = http_app(agents, settings)
+    app = http_app(agents, settings, workers=workers)
     try:
-        listener, base = listen(host, port)
-    except OSError as error:
-        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
-
-    def announce() -> None:
         for agent in agents:
-            path = "/mcp" if len(agents) == 1 else f"/{agent.name}/mcp"
-            if transport == "sse":
-                path = path.removesuffix("/mcp") + "/sse"
-            print(f"mcpagents: serving {agent.name} at {base}{path}", file=sys.stderr, flush=True)
+            await agent.aopen()
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on")
+        await GracefulServer(config, app.state.runs, grace, on_ready=on_ready).serve([listener])
+    finally:
+        listener.close()
+        with anyio.CancelScope(shield=True):
+            for agent in agents:
+                await agent.aclose()
 
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on")
-    await GracefulServer(config, app.state.runs, grace, on_ready=announce).serve([listener])
+
+def announce(names: Sequence[str], base: str, transport: str, detail: str = "") -> None:
+    """Print where each agent is served (on stderr: with stdio, stdout would be the protocol)."""
+    for name in names:
+        path = "/mcp" if len(names) == 1 else f"/{name}/mcp"
+        if transport == "sse":
+            path = path.removesuffix("/mcp") + "/sse"
+        print(f"mcpagents: serving {name} at {base}{path}{detail}", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
+from mcpagents.errors import ConfigError
 from mcpagents.serving.chain import DEFAULT_MAX_DEPTH
 from mcpagents.serving.conversations import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS, Conversations
 
@@ -29,6 +30,9 @@ class ServerSettings:
     max_conversations: int = DEFAULT_MAX_CONVERSATIONS
     max_depth: int = DEFAULT_MAX_DEPTH
     run_timeout: float | None = None
+    stateless: bool = True
+    """Streamable HTTP without sessions: any worker process can answer any request. False keeps a
+    session per client that starts one the 2025 way (`Mcp-Session-Id`), in this process only."""
 
     def transport_security(self) -> TransportSecuritySettings:
         loopback_hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
@@ -38,6 +42,14 @@ class ServerSettings:
             allowed_hosts=[*loopback_hosts, *self.allowed_hosts],
             allowed_origins=[*loopback_origins, *self.allowed_origins],
         )
+
+    def check_workers(self, workers: int) -> None:
+        """Raise `ConfigError` if `workers` processes cannot serve with these settings."""
+        if workers > 1 and not self.stateless:
+            raise ConfigError(
+                f"sessions live in one process: serving with {workers} workers needs stateless HTTP"
+                " (leave out --stateful)"
+            )
 
     def conversations(self) -> Conversations:
         """An empty store of conversations with these limits."""

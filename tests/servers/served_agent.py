@@ -8,7 +8,8 @@
 * "recall": answers the first task of its conversation;
 * anything else: answers the task at once (one model call: what the serving benchmark measures).
 
-`--transport http` prints the URL line of `mcpagents serve` on stderr.
+`--transport http` prints the URL line of `mcpagents serve` on stderr; `--workers N` serves over
+HTTP from N processes.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import argparse
 import json
 import re
 import sys
+import time
+from functools import partial
 from pathlib import Path
 
 from mcpagents import HttpServer, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
 from mcpagents.models.messages import ChatMessage, ToolDefinition
 from mcpagents.serving.serve import serve
 from mcpagents.serving.settings import ServerSettings
+from mcpagents.serving.workers import serve_workers
 
 CALC_SERVER = Path(__file__).with_name("calc_server.py")
 
@@ -61,19 +65,35 @@ def script(history: list[ChatMessage], tools: list[ToolDefinition] | None) -> ob
     return call("final_answer", answer=task)
 
 
-def main() -> None:
+def burning(seconds: float, history: list[ChatMessage], tools: list[ToolDefinition] | None) -> object:
+    """`script`, after keeping this process's CPU busy for `seconds`."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return script(history, tools)
+
+
+def options_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", default="helper")
     parser.add_argument("--transport", default="stdio")
     parser.add_argument("--token")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds each model call takes")
     parser.add_argument(
+        "--cpu-ms", type=float, default=0.0, help="CPU each model call burns in the server (the benchmark's)"
+    )
+    parser.add_argument(
         "--child",
         help="a managed agent: a URL, or NAME[,NAME...]: this script as NAME over stdio, managing the rest",
     )
     parser.add_argument("--no-tools", action="store_true", help="no calc server (the benchmark's agent)")
     parser.add_argument("--grace", type=int, default=10)
-    options = parser.parse_args()
+    parser.add_argument("--stateful", action="store_true", help="HTTP sessions for 2025-era clients")
+    parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
+    return parser
+
+
+def build_agents(options: argparse.Namespace) -> list[ToolCallingAgent]:
     managed = []
     if options.child and options.child.startswith("http"):
         managed.append(HttpServer(options.child))
@@ -86,19 +106,27 @@ def main() -> None:
     )
     agent = ToolCallingAgent(
         tools,
-        ScriptedModel(script, delay=options.delay),
+        ScriptedModel(
+            partial(burning, options.cpu_ms / 1000) if options.cpu_ms else script, delay=options.delay
+        ),
         name=options.name,
         description="Adds numbers, hangs, or delegates, as its task says.",
         managed_agents=managed,
         verbosity_level=0,
     )
-    serve(
-        agent,
-        transport=options.transport,
-        port=0,
-        settings=ServerSettings(token=options.token),
-        grace=options.grace,
-    )
+    return [agent]
+
+
+def main() -> None:
+    options = options_parser().parse_args()
+    settings = ServerSettings(token=options.token, stateless=not options.stateful)
+    if options.workers > 1:
+        build = partial(build_agents, options)
+        serve_workers(build, workers=options.workers, port=0, settings=settings, grace=options.grace)
+    else:
+        serve(
+            build_agents(options), transport=options.transport, port=0, settings=settings, grace=options.grace
+        )
 
 
 if __name__ == "__main__":
