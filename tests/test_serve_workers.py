@@ -31,6 +31,7 @@ from tests.conftest import CALC_SERVER, caddy
 from tests.test_docs import ROOT, read_blocks, systemd_unit
 
 MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
+SERVED_AGENT = Path(__file__).parent / "servers" / "served_agent.py"
 TOKEN = "w0rkers"
 
 
@@ -165,6 +166,51 @@ def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(specs: Path
         with stopped(survivor):
             assert anyio.run(add, served.urls["adder"]) == "42", "the replacement answers"
         assert alive(replacement) and not alive(killed)
+
+
+@pytest.mark.parametrize(("store", "recalled"), [(True, "add 1 and 2"), (False, "recall")])
+def test_a_conversation_continues_in_another_worker_only_with_a_shared_store(
+    tmp_path: Path, store: bool, recalled: str
+) -> None:
+    flags = ["--conversation-store", str(tmp_path / "conversations.db")] if store else []
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SERVED_AGENT),
+            "--transport",
+            "http",
+            "--workers",
+            "2",
+            "--token",
+            TOKEN,
+            *flags,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        found = re.fullmatch(r"mcpagents: serving helper at (\S+) \(workers (\d+), (\d+)\)\n", line)
+        assert found, line + process.stderr.read()
+        url, first, second = found[1], int(found[2]), int(found[3])
+        with stopped(second):
+            started = anyio.run(ask, url, "add 1 and 2")
+        with stopped(first):
+            continued = anyio.run(ask, url, "recall")  # answers the first task of its conversation
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert started == "3"
+    assert continued == recalled, "with no store the other worker starts the conversation afresh"
+
+
+async def ask(url: str, task: str) -> Any:
+    async with connected(url) as client:
+        result = await client.call_tool("helper", {"task": task, "conversation_id": "c1"})
+    assert result.structured_content is not None, result
+    return result.structured_content["answer"]
 
 
 def test_sigterm_lets_the_runs_in_flight_in_every_worker_finish(specs: Path) -> None:

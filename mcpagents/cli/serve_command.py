@@ -60,6 +60,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     serve.add_argument("--max-conversations", type=int, help="conversations kept at once (default 100)")
     serve.add_argument(
+        "--conversation-store",
+        metavar="FILE",
+        help="keep conversations in this SQLite file, which the workers share (default: in memory)",
+    )
+    serve.add_argument(
         "--workers",
         type=positive_int,
         default=1,
@@ -98,6 +103,7 @@ def _serve(options: argparse.Namespace) -> int:
         "max_conversations": options.max_conversations,
         "max_depth": options.max_depth,
         "run_timeout": options.run_timeout,
+        "conversation_store": options.conversation_store and os.path.abspath(options.conversation_store),
         "stateless": not options.stateful,
     }
     settings = ServerSettings(**{key: value for key, value in chosen.items() if value is not None})

@@ -23,7 +23,7 @@ from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
 from mcpagents.errors import MCPAgentsError, ToolArgumentError
 from mcpagents.serving.chain import CallChain, ChainError, current_chain
-from mcpagents.serving.conversations import Conversations
+from mcpagents.serving.conversations import ConversationStore
 from mcpagents.serving.settings import ServerSettings
 from mcpagents.tools.arguments import ArgumentChecker
 
@@ -99,7 +99,7 @@ def agent_server(
     agent: MultiStepAgent,
     settings: ServerSettings | None = None,
     *,
-    conversations: Conversations | None = None,
+    conversations: ConversationStore | None = None,
     runs: RunsInFlight | None = None,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
@@ -113,7 +113,7 @@ def agent_server(
         raise ValueError("an agent served as a tool needs a `name` and a `description`")
     name = agent.name
     settings = settings or ServerSettings()
-    kept = conversations if conversations is not None else settings.conversations()
+    kept = conversations if conversations is not None else settings.conversations(name)
     in_flight = runs if runs is not None else RunsInFlight()
     checker = ArgumentChecker(name, AGENT_INPUT_SCHEMA)
 

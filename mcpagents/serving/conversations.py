@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import anyio
 
@@ -51,12 +52,8 @@ class Conversations:
     async def use(self, conversation_id: str | None) -> AsyncIterator[Conversation]:
         """The conversation to run a call in, held for the call (others with the same id wait)."""
         if conversation_id is None:
-            conversation = Conversation()
-            try:
+            async with fresh_conversation() as conversation:
                 yield conversation
-            finally:
-                with anyio.CancelScope(shield=True):
-                    await conversation.aclose()
             return
         await self._drop_expired()
         dropped: list[_Kept] = []
@@ -98,6 +95,28 @@ class Conversations:
             if entry.calls == 0 and now - entry.last_used > self.idle_expiry
         ]
         await _close([self._kept.pop(key) for key in expired])
+
+
+class ConversationStore(Protocol):
+    """Where a served agent keeps its conversations: `Conversations` (this process's memory) or
+    `SharedConversations` (a file that the workers of a server share)."""
+
+    def use(self, conversation_id: str | None) -> AbstractAsyncContextManager[Conversation]: ...
+
+    async def aclose(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+@asynccontextmanager
+async def fresh_conversation() -> AsyncIterator[Conversation]:
+    """A conversation for one call that names none, closed after it."""
+    conversation = Conversation()
+    try:
+        yield conversation
+    finally:
+        with anyio.CancelScope(shield=True):
+            await conversation.aclose()
 
 
 async def _close(entries: list[_Kept]) -> None:

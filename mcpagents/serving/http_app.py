@@ -76,7 +76,7 @@ class _ServedAgent:
         self.name = agent.name
         self.settings = settings
         self.workers = workers
-        self.conversations = settings.conversations()
+        self.conversations = settings.conversations(agent.name)
         self.server: Server[Any] = agent_server(agent, settings, conversations=self.conversations, runs=runs)
         security = settings.transport_security()
         self.sessions = StreamableHTTPSessionManager(

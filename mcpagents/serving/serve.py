@@ -104,7 +104,7 @@ async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
 
     from mcpagents.serving.agent_server import agent_server
 
-    conversations = settings.conversations()
+    conversations = settings.conversations(agent.name or "")
     server = agent_server(agent, settings, conversations=conversations)
     try:
         async with stdio_server() as (read, write):

@@ -9,7 +9,12 @@ from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, Transpo
 
 from mcpagents.errors import ConfigError
 from mcpagents.serving.chain import DEFAULT_MAX_DEPTH
-from mcpagents.serving.conversations import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS, Conversations
+from mcpagents.serving.conversations import (
+    DEFAULT_IDLE_EXPIRY,
+    DEFAULT_MAX_CONVERSATIONS,
+    Conversations,
+    ConversationStore,
+)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -30,6 +35,9 @@ class ServerSettings:
     max_conversations: int = DEFAULT_MAX_CONVERSATIONS
     max_depth: int = DEFAULT_MAX_DEPTH
     run_timeout: float | None = None
+    conversation_store: str | None = None
+    """A SQLite file holding the conversations, which the workers of a server share (else each
+    process keeps its own in memory)."""
     stateless: bool = True
     """Streamable HTTP without sessions: any worker process can answer any request. False keeps a
     session per client that starts one the 2025 way (`Mcp-Session-Id`), in this process only."""
@@ -51,6 +59,12 @@ class ServerSettings:
                 " (leave out --stateful)"
             )
 
-    def conversations(self) -> Conversations:
-        """An empty store of conversations with these limits."""
+    def conversations(self, agent: str) -> ConversationStore:
+        """The store of `agent`'s conversations, with these limits."""
+        if self.conversation_store is not None:
+            from mcpagents.serving.shared_conversations import SharedConversations
+
+            return SharedConversations(
+                self.conversation_store, agent, self.idle_expiry, self.max_conversations
+            )
         return Conversations(self.idle_expiry, self.max_conversations)

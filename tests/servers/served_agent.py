@@ -90,6 +90,7 @@ def options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--grace", type=int, default=10)
     parser.add_argument("--stateful", action="store_true", help="HTTP sessions for 2025-era clients")
     parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
+    parser.add_argument("--conversation-store", help="a SQLite file for the conversations")
     return parser
 
 
@@ -119,7 +120,9 @@ def build_agents(options: argparse.Namespace) -> list[ToolCallingAgent]:
 
 def main() -> None:
     options = options_parser().parse_args()
-    settings = ServerSettings(token=options.token, stateless=not options.stateful)
+    settings = ServerSettings(
+        token=options.token, stateless=not options.stateful, conversation_store=options.conversation_store
+    )
     if options.workers > 1:
         build = partial(build_agents, options)
         serve_workers(build, workers=options.workers, port=0, settings=settings, grace=options.grace)
