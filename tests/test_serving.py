@@ -179,22 +179,26 @@ async def test_cancelling_a_call_stops_the_run_and_its_tool_calls(transport: str
                     yield client
 
     async with connect() as client:
-        started = anyio.Event()
+        assert await cancellations_after_cancelling_a_hang(client) == "1", "cancelled downstream"
 
-        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-            if message == "step 1: hang: started":
-                started.set()
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(
-                lambda: client.call_tool("helper", {"task": "hang"}, progress_callback=on_progress)
-            )
-            await started.wait()
-            group.cancel_scope.cancel()
-        with anyio.fail_after(5):
-            counted = await client.call_tool("helper", {"task": "cancellations"})
+async def cancellations_after_cancelling_a_hang(client: Client) -> Any:
+    """Call `hang`, cancel the call once the tool has started, then ask how many `hang` calls the calc
+    server saw cancelled."""
+    started = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        if message == "step 1: hang: started":
+            started.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(lambda: client.call_tool("helper", {"task": "hang"}, progress_callback=on_progress))
+        await started.wait()
+        group.cancel_scope.cancel()
+    with anyio.fail_after(5):
+        counted = await client.call_tool("helper", {"task": "cancellations"})
     assert counted.structured_content is not None
-    assert counted.structured_content["answer"] == "1", "the hanging tool call was cancelled downstream"
+    return counted.structured_content["answer"]
 
 
 @pytest.mark.anyio
@@ -230,22 +234,8 @@ async def test_a_2025_client_without_a_session_gets_progress_and_cancels_by_drop
 @pytest.mark.anyio
 async def test_with_sessions_a_2025_clients_cancel_notification_stops_the_run() -> None:
     with served_over_http("--stateful") as (url, _):
-        async with http_client(url, mode="legacy") as client:
-            started = anyio.Event()
-
-            async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-                if message == "step 1: hang: started":
-                    started.set()
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(
-                    lambda: client.call_tool("helper", {"task": "hang"}, progress_callback=on_progress)
-                )
-                await started.wait()
-                group.cancel_scope.cancel()  # the SDK's 2025-era client sends notifications/cancelled
-            with anyio.fail_after(5):
-                counted = await client.call_tool("helper", {"task": "cancellations"})
-    assert counted.structured_content is not None and counted.structured_content["answer"] == "1"
+        async with http_client(url, mode="legacy") as client:  # it cancels with notifications/cancelled
+            assert await cancellations_after_cancelling_a_hang(client) == "1"
 
 
 @pytest.mark.anyio

@@ -92,8 +92,6 @@ def _serve(options: argparse.Namespace) -> int:
     from mcpagents.serving.workers import serve_workers
     from mcpagents.spec import load_agents, load_spec
 
-    for path in options.specs:
-        load_spec(path)  # spec errors before any process starts
     chosen = {
         "token": options.token,
         "allowed_hosts": tuple(options.allowed_host),
@@ -107,14 +105,15 @@ def _serve(options: argparse.Namespace) -> int:
         "stateless": not options.stateful,
     }
     settings = ServerSettings(**{key: value for key, value in chosen.items() if value is not None})
-    paths = [os.path.abspath(path) for path in options.specs]
-    build_agents = partial(load_agents, paths, model=options.model, verbosity_level=0)
+    build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=0)
     where = {"host": options.host, "port": options.port, "settings": settings, "grace": options.grace}
     if options.workers > 1:
         if options.transport != "http":
             raise ConfigError(
                 f"--workers serves streamable HTTP: use --transport http, not {options.transport}"
             )
+        for path in options.specs:
+            load_spec(path)  # the specs' errors before any worker starts (each worker reads them)
         serve_workers(build_agents, workers=options.workers, allow_no_token=options.allow_no_token, **where)
     else:
         serve(build_agents(), transport=options.transport, allow_no_token=options.allow_no_token, **where)
