@@ -53,7 +53,18 @@ KEYS = (
     "exclude",
     "agents",
 )
-EXECUTOR_KEYS = ("mode", "authorized_imports", "step_timeout", "memory_mb", "output_limit")
+EXECUTOR_KEYS = (
+    "mode",
+    "authorized_imports",
+    "step_timeout",
+    "tool_wait_limit",
+    "memory_mb",
+    "file_mb",
+    "disk_mb",
+    "max_files",
+    "open_files",
+    "output_limit",
+)
 _SPEC_AGENT_KEYS = ("spec", "env")
 _URL_AGENT_KEYS = ("url", "headers", "type", "name")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -334,6 +345,16 @@ class _Reader:
         for key in ("memory_mb", "output_limit"):
             if key in section:
                 options[key] = self.positive_int(section[key], f"executor.{key}")
+        executor_kwargs: dict[str, Any] = {}
+        if "tool_wait_limit" in section:
+            executor_kwargs["tool_wait_limit"] = self.positive_number(
+                section["tool_wait_limit"], "executor.tool_wait_limit"
+            )
+        for key in ("file_mb", "disk_mb", "max_files", "open_files"):
+            if key in section:
+                executor_kwargs[key] = self.positive_int(section[key], f"executor.{key}")
+        if executor_kwargs:
+            options["executor_kwargs"] = executor_kwargs
         return options
 
     def servers(self, value: Any) -> dict[str, StdioServer | HttpServer]:

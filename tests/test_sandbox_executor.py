@@ -3,6 +3,7 @@ limits, and the worker process's hygiene."""
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import subprocess
@@ -318,6 +319,8 @@ async def test_awkward_parameter_names_and_none_for_optional_arguments() -> None
                 "class": {"type": "string"},
                 "content-type": {"type": "string"},
                 "limit": {"type": "integer"},
+                "cursor": {"type": ["string", "null"]},
+                "anything": True,
             },
             "required": ["class"],
         }
@@ -326,8 +329,13 @@ async def test_awkward_parameter_names_and_none_for_optional_arguments() -> None
             return dict(arguments)
 
     async with PythonExecutor([Echo()]) as executor:  # type: ignore[list-item]
-        result = await executor.run("import_(**{'class': 'a', 'content-type': 'text/plain'}, limit=None)")
-    assert result.error is None
-    assert result.value == "{'class': 'a', 'content-type': 'text/plain'}", (
-        "None left the optional `limit` out"
-    )
+        result = await executor.run(
+            "import_(**{'class': 'a', 'content-type': 'text/plain'}, limit=None, cursor=None, anything=1)"
+        )
+    assert result.error is None and result.value is not None
+    assert ast.literal_eval(result.value) == {
+        "class": "a",
+        "content-type": "text/plain",
+        "cursor": None,  # nullable: None is sent
+        "anything": 1,
+    }, "None left the optional `limit` out"

@@ -68,7 +68,12 @@ def test_every_key_is_parsed_and_applied_to_a_code_agent(tmp_path: Path) -> None
             "mode": "local",
             "authorized_imports": ["math", "json"],
             "step_timeout": 5,
+            "tool_wait_limit": 60,
             "memory_mb": 256,
+            "file_mb": 8,
+            "disk_mb": 32,
+            "max_files": 100,
+            "open_files": 64,
             "output_limit": 1000,
         },
         mcpServers={"calc": CALC_ENTRY},
@@ -91,6 +96,11 @@ def test_every_key_is_parsed_and_applied_to_a_code_agent(tmp_path: Path) -> None
         "step_timeout": 5.0,
         "memory_mb": 256,
         "output_limit": 1000,
+        "tool_wait_limit": 60.0,
+        "file_mb": 8,
+        "disk_mb": 32,
+        "max_files": 100,
+        "open_files": 64,
     }
     assert isinstance(agent.model, LiteLLMModel)
     assert (agent.model.model_id, agent.model.api_base) == ("openai/gpt-4o", "http://127.0.0.1:9/v1")

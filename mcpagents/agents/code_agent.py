@@ -29,7 +29,8 @@ class CodeAgent(MultiStepAgent):
     Tools appear in the prompt as typed Python signatures made from their MCP input and output
     schemas. The code runs in a `PythonExecutor` (one worker per run; `reset=False` keeps it):
     `authorized_imports`, `executor_mode` (`local` or `sandbox`), `step_timeout`, `memory_mb` and
-    `output_limit` configure it.
+    `output_limit` configure it, and `executor_kwargs` any other of its options (`tool_wait_limit`,
+    `disk_mb`, `max_files`, `file_mb`, `open_files`, `workdir`, `read_paths`).
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class CodeAgent(MultiStepAgent):
         step_timeout: float = 20.0,
         memory_mb: int = 1024,
         output_limit: int = 20_000,
+        executor_kwargs: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(tools, model, **options)
@@ -52,6 +54,7 @@ class CodeAgent(MultiStepAgent):
             "step_timeout": step_timeout,
             "memory_mb": memory_mb,
             "output_limit": output_limit,
+            **(executor_kwargs or {}),
         }
 
     def system_prompt(self, tools: Sequence[Tool]) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
-_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 
 
 class LayerUnavailable(Exception):
@@ -27,7 +27,8 @@ class LayerUnavailable(Exception):
 
 
 def apply_rlimits(memory_bytes: int, file_bytes: int, open_files: int) -> str:
-    """Address space, size of files written, open files; no core dumps."""
+    """Address space, size of files written, open files; no core dumps; few queued signals (their
+    count is the user's, shared with the agent's own processes)."""
     # A write past RLIMIT_FSIZE would otherwise kill the worker with SIGXFSZ; ignored, it fails with EFBIG.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     limits = {
@@ -35,6 +36,7 @@ def apply_rlimits(memory_bytes: int, file_bytes: int, open_files: int) -> str:
         resource.RLIMIT_FSIZE: file_bytes,
         resource.RLIMIT_NOFILE: open_files,
         resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_SIGPENDING: 64,
     }
     for kind, limit in limits.items():
         resource.setrlimit(kind, (limit, limit))
@@ -135,21 +137,56 @@ def _add_path(ruleset: int, path: str, access: int, handled: int) -> bool:
 # -- seccomp --------------------------------------------------------------------------------------
 
 _CLONE_THREAD = 0x00010000
+_S_IFMT, _S_IFCHR, _S_IFBLK = 0o170000, 0o020000, 0o060000
+_F_SETPIPE_SZ = 1031
 
 _DENIED_SYSCALLS = (
     # no new programs, no new processes (threads are created by clone with CLONE_THREAD, below)
     "execve", "execveat", "fork", "vfork",
     # no network, no new sockets
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    # no looking into or controlling other processes
-    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_getfd", "tkill",
-    "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-    # no namespaces, mounts, kernel objects, modules or io_uring (which bypasses seccomp)
-    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf", "perf_event_open",
-    "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-    "delete_module", "reboot", "swapon", "swapoff", "userfaultfd", "io_uring_setup", "io_uring_enter",
-    "io_uring_register",
+    # no looking into, signalling or steering other processes
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_getfd", "pidfd_send_signal",
+    "process_madvise", "process_mrelease", "kcmp", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+    "migrate_pages", "move_pages", "get_robust_list",
+    # no namespaces, mounts (old and new API), kernel objects, modules or io_uring (which bypasses seccomp)
+    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "fsopen", "fsconfig", "fsmount",
+    "fspick", "open_tree", "move_mount", "mount_setattr", "bpf", "perf_event_open", "keyctl", "add_key",
+    "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "userfaultfd", "fanotify_init", "inotify_init",
+    "inotify_init1",
+    "name_to_handle_at", "open_by_handle_at", "lookup_dcookie",
+    # no changing the machine: clock, names, kernel log, swap, accounting, quotas, ports, reboot
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname", "setdomainname",
+    "syslog", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "iopl", "ioperm", "reboot",
+    "vhangup", "uselib", "nfsservctl",
+    # no file metadata changes (Landlock covers contents, not modes, owners, times or attributes)
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime", "utimes",
+    "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr",
+    "fremovexattr",
+    # no memory outside RLIMIT_AS that outlives or escapes the worker: memfd, System V and POSIX IPC
+    "memfd_create", "memfd_secret", "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv",
+    "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend",
+    "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )  # fmt: skip
+
+_NEWER_DENIED = {"statmount": 457, "listmount": 458, "lsm_set_self_attr": 460, "setxattrat": 463,
+                 "removexattrat": 466, "open_tree_attr": 467, "file_setattr": 469}  # fmt: skip
+"""Syscalls newer than libseccomp 2.5 knows, by number (the same on every architecture since 424)."""
+
+_FUTURE_SYSCALLS = range(470, 512)
+"""Refused with ENOSYS ("not implemented"), so that a kernel newer than this list adds no way around it."""
+
+_SELF_ONLY = {
+    "prlimit64": 0, "sched_setaffinity": 0, "sched_getaffinity": 0, "sched_setscheduler": 0,
+    "sched_getscheduler": 0, "sched_setparam": 0, "sched_getparam": 0, "sched_setattr": 0,
+    "sched_getattr": 0, "sched_rr_get_interval": 0,
+}  # fmt: skip
+"""Syscalls that act on the process their argument names: allowed only with 0, the caller itself."""
+
+_FILE_FLAG_IOCTLS = (0x40086602, 0x40046602, 0x401C5820, 0x40087602, 0x40047602)
+"""FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR, FS_IOC_SETVERSION, FS_IOC32_SETVERSION: a file's
+flags and attributes, settable by its owner on a descriptor open for reading."""
 
 
 def load_seccomp() -> Any:
@@ -181,12 +218,21 @@ def load_seccomp() -> Any:
 
 
 def apply_seccomp(pyseccomp: Any) -> str:
-    """Deny new programs and processes (threads allowed), sockets, ptrace, namespaces, mounts, bpf,
-    and signals to other processes, with EPERM so Python raises a clean OSError."""
+    """Deny new programs and processes (threads allowed), sockets, acting on other processes, namespaces
+    and mounts, changing the machine, file metadata and memory outside the rlimits, with EPERM so that
+    Python raises a clean OSError."""
     denied = pyseccomp.ERRNO(errno.EPERM)
     rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    with suppress(
+        AttributeError, OSError
+    ):  # a binary tree of syscalls rather than a list (libseccomp >= 2.5)
+        rules.set_attr(pyseccomp.Attr.CTL_OPTIMIZE, 2)
     for name in _DENIED_SYSCALLS:
         _try_rule(rules, denied, name)
+    for number in _NEWER_DENIED.values():
+        _try_rule(rules, denied, number)
+    for number in _FUTURE_SYSCALLS:
+        _try_rule(rules, pyseccomp.ERRNO(errno.ENOSYS), number)
     # clone() is how both threads and processes are made: only thread-creating calls pass.
     rules.add_rule(denied, "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, _CLONE_THREAD, 0))
     # clone3 passes its flags in memory, out of seccomp's sight: refuse it so that libc falls back to clone.
@@ -194,14 +240,74 @@ def apply_seccomp(pyseccomp: Any) -> str:
     me = os.getpid()
     for name in ("kill", "tgkill"):
         rules.add_rule(denied, name, pyseccomp.Arg(0, pyseccomp.NE, me))
+    for name, argument in _SELF_ONLY.items():
+        _try_rule(rules, denied, name, pyseccomp.Arg(argument, pyseccomp.NE, 0))
+    # (which, who): only PRIO_PROCESS (0) and IOPRIO_WHO_PROCESS (1), and only who = 0, the caller.
+    for name, which in (("setpriority", 0), ("getpriority", 0), ("ioprio_set", 1), ("ioprio_get", 1)):
+        _try_rule(rules, denied, name, pyseccomp.Arg(0, pyseccomp.NE, which))
+        _try_rule(rules, denied, name, pyseccomp.Arg(1, pyseccomp.NE, 0))
+    # Device nodes (a disk, say) must not be made in the scratch folder; FIFOs may.
+    for name, mode in (("mknod", 1), ("mknodat", 2)):
+        for kind in (_S_IFCHR, _S_IFBLK):
+            _try_rule(rules, denied, name, pyseccomp.Arg(mode, pyseccomp.MASKED_EQ, _S_IFMT, kind))
+    # Pipe buffers are kernel memory outside RLIMIT_AS: they keep their default size.
+    rules.add_rule(denied, "fcntl", pyseccomp.Arg(1, pyseccomp.EQ, _F_SETPIPE_SZ))
+    for request in _FILE_FLAG_IOCTLS:
+        rules.add_rule(denied, "ioctl", pyseccomp.Arg(1, pyseccomp.EQ, request))
     _no_new_privileges()
     rules.load()
-    return f"{len(_DENIED_SYSCALLS) + 4} syscalls denied (exec, fork, sockets, ptrace, namespaces, ...)"
+    return (
+        f"{len(_DENIED_SYSCALLS) + len(_NEWER_DENIED)} syscalls denied (exec, fork, sockets, other"
+        " processes, mounts, metadata, ...); prlimit, sched_*, priorities and signals only on itself"
+    )
 
 
-def _try_rule(rules: Any, action: int, name: str) -> None:
+def _try_rule(rules: Any, action: int, syscall: str | int, *conditions: Any) -> None:
     with suppress(OSError, ValueError):  # a syscall this architecture does not have
-        rules.add_rule(action, name)
+        rules.add_rule(action, syscall, *conditions)
+
+
+# -- capabilities ---------------------------------------------------------------------------------
+
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def drop_capabilities() -> str:
+    """No capabilities at all, even for root: no raising rlimits, making devices, owning every file, ...
+
+    Called before Landlock, which then makes /proc unreadable."""
+    for capability in range(_last_capability() + 1):
+        _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)  # fails harmlessly without CAP_SETPCAP
+    _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if _libc.capset(ctypes.byref(_CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)), (_CapData * 2)()) != 0:
+        raise LayerUnavailable(f"capset failed: {os.strerror(ctypes.get_errno())}")
+    return "no capabilities"
+
+
+def _last_capability() -> int:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as file:
+            return int(file.read())
+    except (OSError, ValueError):
+        return 63
+
+
+def die_with_parent() -> None:
+    """SIGKILL when the parent (the zygote) dies: a worker never outlives it, nor the agent."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

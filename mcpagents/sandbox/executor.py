@@ -16,11 +16,13 @@ import base64
 import dataclasses
 import keyword
 import logging
-import math
 import os
+import secrets
+import shutil
 import signal
 import site
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,8 +40,10 @@ import mcpagents
 from mcpagents.errors import SandboxUnavailableError
 from mcpagents.sandbox import protocol
 from mcpagents.sandbox.channel import FrameChannel, WorkerGone, open_channel
-from mcpagents.sandbox.launcher import ZygoteDied, ZygoteProcess, zygote_for
+from mcpagents.sandbox.launcher import ZygoteDied, ZygoteProcess, retire, zygote_for
+from mcpagents.sandbox.limits import ScratchQuota, StepWatch
 from mcpagents.sandbox.lint import DEFAULT_AUTHORIZED_IMPORTS, lint
+from mcpagents.sandbox.worker_process import WorkerProcess
 
 logger = logging.getLogger("mcpagents")
 
@@ -47,6 +51,11 @@ ExecutorMode = Literal["local", "sandbox"]
 
 LAYERS = ("process", "rlimits", "landlock", "seccomp")
 _READY_TIMEOUT = 60.0
+"""How long a worker may take to be ready, and a zygote to import heavy modules and fork."""
+_FORK_TIMEOUT = 10.0
+"""How long a zygote may take to answer a fork with nothing to import: past it, it is replaced."""
+MAX_CALLS_IN_FLIGHT = 16
+_BYTES_IN_FLIGHT = 16 << 20
 _SYSTEM_READ_PATHS = (
     "/usr",
     "/lib",
@@ -105,8 +114,7 @@ class StepResult:
 
 @dataclass
 class _Worker:
-    pid: int
-    zygote: ZygoteProcess
+    process: WorkerProcess
     channel: FrameChannel
 
 
@@ -115,13 +123,17 @@ class PythonExecutor:
 
     `mode="local"` applies every layer the kernel offers (process, rlimits, Landlock, seccomp) and
     warns naming any that is missing; `mode="sandbox"` also runs the worker inside bubblewrap and
-    refuses to start when any layer is missing. `step_timeout` is the wall-clock limit of one step
-    (time spent waiting for tool calls does not count); `memory_mb`, `file_mb` and `open_files` are
-    the worker's rlimits; `output_limit` caps what a step's stdout and stderr keep (in characters).
-    Code may read the Python installation and read/write only `workdir` (a fresh temporary folder
-    unless given). `check_code` runs the advisory lint in the host first (imports outside
-    `authorized_imports`, dunder tricks, rebinding tool names), for clear errors to the model; the
-    boundary is the worker's confinement, not the lint.
+    refuses to start when any layer is missing. `step_timeout` bounds the code's own time in one step:
+    its wall time while no tool call is in flight, and its CPU time (all threads); `tool_wait_limit`
+    bounds the step's time waiting for tool calls, of which at most `MAX_CALLS_IN_FLIGHT` run at once.
+    `memory_mb`, `file_mb` and `open_files` are the worker's rlimits; the scratch folder may grow by
+    `disk_mb` and `max_files` over the run; `output_limit` caps what a step's stdout, stderr and error
+    keep (in characters). Between steps the worker is frozen (once idle for 50 ms): threads the code
+    left running do nothing until the next step, whose limits they count against. Code may read the Python
+    installation and read/write only `workdir` (a fresh temporary folder unless given). `check_code`
+    runs the advisory lint in the host first (imports outside `authorized_imports`, dunder tricks,
+    rebinding tool names), for clear errors to the model; the boundary is the worker's confinement,
+    not the lint.
     """
 
     def __init__(
@@ -131,8 +143,11 @@ class PythonExecutor:
         authorized_imports: Sequence[str] = DEFAULT_AUTHORIZED_IMPORTS,
         mode: ExecutorMode = "local",
         step_timeout: float = 20.0,
+        tool_wait_limit: float = 600.0,
         memory_mb: int = 1024,
         file_mb: int = 64,
+        disk_mb: int = 512,
+        max_files: int = 10_000,
         open_files: int = 256,
         output_limit: int = 20_000,
         workdir: str | os.PathLike[str] | None = None,
@@ -146,7 +161,10 @@ class PythonExecutor:
         self.authorized_imports = tuple(authorized_imports)
         self.mode = mode
         self.step_timeout = step_timeout
+        self.tool_wait_limit = tool_wait_limit
         self.limits = {"memory_bytes": memory_mb << 20, "file_bytes": file_mb << 20, "open_files": open_files}
+        self.disk_bytes = disk_mb << 20
+        self.max_files = max_files
         self.output_limit = output_limit
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
@@ -154,6 +172,7 @@ class PythonExecutor:
         self.check_code = check_code
         self.layers: list[Layer] = []
         self._worker: _Worker | None = None
+        self._scratch: ScratchQuota | None = None
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -171,13 +190,16 @@ class PythonExecutor:
         """Start the worker and check its layers (raises `SandboxUnavailableError` in sandbox mode)."""
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="run-", dir=_runs_folder()))
+        if self._scratch is None:
+            self._scratch = ScratchQuota(self.workdir, self.disk_bytes, self.max_files)
         if self._worker is None:
             self._worker = await self._spawn()
 
     async def aclose(self) -> None:
         self._closed = True
         if self._worker is not None:
-            await self._kill(self._worker)
+            with anyio.CancelScope(shield=True):
+                await self._kill(self._worker)
             self._worker = None
         if self._own_workdir and self.workdir is not None:
             await anyio.to_thread.run_sync(_remove_tree, self.workdir)
@@ -195,7 +217,7 @@ class PythonExecutor:
         worker = self._worker
         started = time.monotonic()
         try:
-            result = await self._step(worker, code)
+            result = await self._step(worker, {"type": "run", "code": code})
         except BaseException:
             # Cancelled mid-step (the agent's run was cancelled): the code may still be running, and
             # its late answer would be read as the next step's. The next step gets a fresh worker.
@@ -210,21 +232,26 @@ class PythonExecutor:
         """Set variables in the code's namespace (JSON data), as if a step had assigned them."""
         await self.start()
         assert self._worker is not None
-        result = await self._step(self._worker, "", message={"type": "define", "values": to_json(values)})
+        result = await self._step(self._worker, {"type": "define", "values": to_json(values)})
         if result.error is not None:
             raise RuntimeError(f"could not define {sorted(values)}: {result.error}")
 
-    async def _step(self, worker: _Worker, code: str, message: dict[str, Any] | None = None) -> StepResult:
+    async def _step(self, worker: _Worker, request: dict[str, Any]) -> StepResult:
+        # A step is named by a number the code cannot guess before the step starts: a frame forged
+        # for a later step, or left over from an earlier one, is never taken for this step's.
+        request["step"] = secrets.randbits(62)
         tool_calls: set[asyncio.Task[None]] = set()  # plain tasks: most steps call no tool at all
+        worker.process.resume()
         try:
-            outcome, message, calls = await self._serve(
-                worker, message or {"type": "run", "code": code}, tool_calls
-            )
+            outcome, message, calls, exceeded = await self._serve(worker, request, tool_calls)
         finally:
             for task in tool_calls:
                 task.cancel()
-        if outcome == "done":
-            return _step_result(message, calls)
+        if outcome == "done" and exceeded is None:
+            worker.process.pause_soon()  # threads the code left running wait for the next step
+            return _step_result(message, calls, self.output_limit)
+        if exceeded is not None:
+            return await self._replace(worker, f"{exceeded} and was stopped")
         if outcome == "timeout":
             return await self._replace(
                 worker, f"your code ran longer than the {self.step_timeout:g} s limit and was stopped"
@@ -235,29 +262,51 @@ class PythonExecutor:
 
     async def _serve(
         self, worker: _Worker, request: dict[str, Any], tool_calls: set[asyncio.Task[None]]
-    ) -> tuple[str, dict[str, Any], int]:
+    ) -> tuple[str, dict[str, Any], int, str | None]:
         """Send the step, then perform its tool calls until the worker is done, dies or overruns."""
         calls = 0
         message: dict[str, Any] = {}
-        try:
-            worker.channel.send(request)
-            with anyio.CancelScope() as limit:
-                clock = _StepClock(limit, self.step_timeout)
-                while (message := await worker.channel.receive()).get("type") == "call":
+        gate = _CallGate()
+        with anyio.CancelScope() as limit:
+            watch = StepWatch(
+                limit, self.step_timeout, self.tool_wait_limit, worker.process.cpu_seconds, self._scratch
+            )
+            try:
+                worker.channel.send(request)
+                while True:
+                    message, size = await worker.channel.receive()
+                    kind = message.get("type")
+                    if kind == "done" and message.get("step") == request["step"]:
+                        break
+                    if kind == "done":
+                        continue  # a late or forged answer to another step
+                    if kind != "call":
+                        return "garbage", message, calls, None
+                    if message.get("step") != request["step"] or size > protocol.MAX_CALL_BYTES:
+                        _refuse(worker, message, size)
+                        continue
+                    await gate.enter(size)
                     calls += 1
-                    clock.pause()
-                    task = asyncio.get_running_loop().create_task(self._perform(worker, message, clock))
+                    watch.pause()
+                    task = asyncio.get_running_loop().create_task(
+                        self._perform(worker, message, watch, gate, size)
+                    )
                     tool_calls.add(task)
                     task.add_done_callback(tool_calls.discard)
-        except WorkerGone:
-            return "gone", message, calls
-        except protocol.ProtocolError:
-            return "garbage", message, calls
+            except WorkerGone:
+                return "gone", message, calls, watch.exceeded
+            except protocol.ProtocolError:
+                return "garbage", message, calls, watch.exceeded
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await watch.finish()
         if limit.cancelled_caught:
-            return "timeout", message, calls
-        return ("done" if message.get("type") == "done" else "garbage"), message, calls
+            return "timeout", message, calls, watch.exceeded
+        return "done", message, calls, watch.exceeded
 
-    async def _perform(self, worker: _Worker, call: dict[str, Any], clock: _StepClock) -> None:
+    async def _perform(
+        self, worker: _Worker, call: dict[str, Any], watch: StepWatch, gate: _CallGate, size: int
+    ) -> None:
         """One tool call the worker asked for: check it, perform it here, send the result back."""
         call_id = call.get("id")
         tool = self._by_name.get(str(call.get("tool", "")))
@@ -271,16 +320,16 @@ class PythonExecutor:
             if not isinstance(arguments, dict):
                 raise TypeError(f"{tool.name}(): the arguments must be an object")
             reply |= {"ok": True, "value": to_json(await tool.acall_with(arguments))}
+        except asyncio.CancelledError:
+            reply |= {"ok": False, "error": "the step ended before this tool call finished"}
+            _send(worker, reply)
+            raise
         except Exception as error:
             reply |= {"ok": False, "error": str(error) or type(error).__name__}
-        clock.resume()
-        with suppress(WorkerGone):  # the step loop hears it too
-            try:
-                worker.channel.send(reply)
-            except protocol.ProtocolError as error:
-                worker.channel.send(
-                    {"type": "result", "id": call_id, "ok": False, "error": f"result too large: {error}"}
-                )
+        finally:
+            gate.leave(size)
+            watch.resume()
+        _send(worker, reply)
 
     async def _replace(self, worker: _Worker, what_happened: str) -> StepResult:
         await self._kill(worker)
@@ -296,26 +345,38 @@ class PythonExecutor:
     # -- the worker process --------------------------------------------------------------------------
 
     async def _spawn(self) -> _Worker:
+        """A ready worker. A zygote that cannot fork, stops answering or forks a worker that dies
+        before it is ready is replaced, and the worker asked for again once."""
+        failure: BaseException | None = None
+        for _ in range(2):
+            try:
+                return await self._spawn_once()
+            except _ZygoteFailed as error:
+                retire(error.zygote)
+                failure = error.__cause__ or error
+        raise SandboxUnavailableError(f"the Python worker could not be started: {failure}") from failure
+
+    async def _spawn_once(self) -> _Worker:
         assert self.workdir is not None
         environment = _worker_environment(self.workdir)
         read_paths = self._read_paths()
         preimport = [m for m in self.authorized_imports if m.split(".")[0] in _HEAVY_MODULES]
+        root = self._sandbox_root()
+        zygote = zygote_for(self.mode, root, _worker_environment(root), read_paths)
+        waited = _FORK_TIMEOUT if zygote.imported.issuperset(preimport) else _READY_TIMEOUT
         host_end, worker_end = socket.socketpair()
         try:
-            root = self._sandbox_root()
-            zygote = zygote_for(self.mode, root, _worker_environment(root), read_paths)
             forked = zygote.fork(
                 worker_end, workdir=str(self.workdir), environment=environment, preimport=preimport
             )
-        finally:
-            worker_end.close()
-        try:
-            with anyio.fail_after(_READY_TIMEOUT):
-                pid = await asyncio.wrap_future(forked)
+            with anyio.fail_after(waited):
+                process = WorkerProcess(await asyncio.wrap_future(forked), zygote)
         except (ZygoteDied, TimeoutError) as error:
             host_end.close()
-            raise SandboxUnavailableError(f"the Python worker could not be started: {error}") from error
-        worker = _Worker(pid, zygote, await open_channel(host_end))
+            raise _ZygoteFailed(zygote) from error
+        finally:
+            worker_end.close()
+        worker = _Worker(process, await open_channel(host_end))
         setup = {
             "type": "setup",
             "tools": [
@@ -335,13 +396,16 @@ class PythonExecutor:
         }
         with anyio.move_on_after(_READY_TIMEOUT), suppress(WorkerGone, protocol.ProtocolError):
             worker.channel.send(setup)
-            ready = await worker.channel.receive()
+            ready, _ = await worker.channel.receive()
             if ready.get("type") == "ready":
                 self._check_layers(ready.get("layers") or {})
+                process.pause_soon()
                 return worker
         reason = await self._exit_reason(worker)
         await self._kill(worker)
-        raise SandboxUnavailableError(f"the Python worker did not start: it {reason}")
+        raise _ZygoteFailed(zygote) from SandboxUnavailableError(
+            f"the Python worker did not start: it {reason}"
+        )
 
     def _sandbox_root(self) -> Path:
         """The folder a sandbox-mode zygote binds read-write: the workdir given, else the shared base."""
@@ -358,8 +422,8 @@ class PythonExecutor:
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id (None before start; in sandbox mode, inside its PID namespace)."""
-        return self._worker.pid if self._worker is not None else None
+        """The worker's process id (None before start), as this process sees it."""
+        return self._worker.process.host_pid if self._worker is not None else None
 
     def _read_paths(self) -> list[str]:
         """What the worker may read: the Python installation and site-packages, mcpagents itself,
@@ -370,21 +434,67 @@ class PythonExecutor:
         return [str(Path(path)) for path in dict.fromkeys(paths) if os.path.exists(path)]
 
     async def _kill(self, worker: _Worker) -> None:
-        worker.zygote.kill(worker.pid)
-        with anyio.move_on_after(5), suppress(ZygoteDied):
-            await asyncio.wrap_future(worker.zygote.exit_code(worker.pid))
+        await worker.process.kill()
         worker.channel.close()
 
     async def _exit_reason(self, worker: _Worker) -> str:
-        code: int | None = None
-        with anyio.move_on_after(2), suppress(ZygoteDied):
-            code = await asyncio.wrap_future(worker.zygote.exit_code(worker.pid))
+        code = await worker.process.exit_code(2)
         if code is None:
-            return "stopped answering"
+            return "closed its channel and was stopped"
         if code < 0:
             with suppress(ValueError):
                 return f"crashed ({signal.Signals(-code).name})"
         return f"exited with code {code}"
+
+
+class _ZygoteFailed(Exception):
+    """The zygote could not give a ready worker (its cause says why)."""
+
+    def __init__(self, zygote: ZygoteProcess) -> None:
+        super().__init__("the worker zygote failed")
+        self.zygote = zygote
+
+
+class _CallGate:
+    """At most `MAX_CALLS_IN_FLIGHT` tool calls, and `_BYTES_IN_FLIGHT` of their arguments, at once;
+    the step stops reading the worker's frames until there is room (the worker then blocks)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.bytes = 0
+        self._room: asyncio.Event | None = None
+
+    async def enter(self, size: int) -> None:
+        while self.calls >= MAX_CALLS_IN_FLIGHT or (self.calls and self.bytes + size > _BYTES_IN_FLIGHT):
+            self._room = asyncio.Event()
+            await self._room.wait()
+        self.calls += 1
+        self.bytes += size
+
+    def leave(self, size: int) -> None:
+        self.calls -= 1
+        self.bytes -= size
+        if self._room is not None:
+            self._room.set()
+
+
+def _refuse(worker: _Worker, call: dict[str, Any], size: int) -> None:
+    """Answer a call that will not be performed: too large, or made for a step that has ended."""
+    if size > protocol.MAX_CALL_BYTES:
+        error = f"the call is {size:,} bytes; a tool call carries at most {protocol.MAX_CALL_BYTES:,}"
+    else:
+        error = "the call was made after its step had ended"
+    _send(worker, {"type": "result", "id": call.get("id"), "ok": False, "error": error})
+
+
+def _send(worker: _Worker, reply: dict[str, Any]) -> None:
+    with suppress(WorkerGone):  # the step loop hears it too
+        try:
+            worker.channel.send(reply)
+        except protocol.ProtocolError as error:
+            worker.channel.send(
+                {"type": "result", "id": reply.get("id"), "ok": False, "error": f"result too large: {error}"}
+            )
 
 
 def check_layers(reported: Mapping[str, Any], mode: ExecutorMode) -> list[Layer]:
@@ -405,28 +515,6 @@ def check_layers(reported: Mapping[str, Any], mode: ExecutorMode) -> list[Layer]
                 f"mode='sandbox' refuses to run without every layer; missing {summary}"
             )
     return layers
-
-
-class _StepClock:
-    """A step's time limit, kept as the deadline of its cancel scope. It stops while tool calls are in
-    flight: time spent in tools is the tools' (they have their own timeouts)."""
-
-    def __init__(self, scope: anyio.CancelScope, limit: float) -> None:
-        self.scope = scope
-        self.left = limit
-        self.in_flight = 0
-        scope.deadline = anyio.current_time() + limit
-
-    def pause(self) -> None:
-        if self.in_flight == 0:
-            self.left = self.scope.deadline - anyio.current_time()
-            self.scope.deadline = math.inf
-        self.in_flight += 1
-
-    def resume(self) -> None:
-        self.in_flight -= 1
-        if self.in_flight == 0:
-            self.scope.deadline = anyio.current_time() + self.left
 
 
 def python_name(tool_name: str) -> str:
@@ -453,17 +541,28 @@ def to_json(value: Any) -> Any:
     return str(value)
 
 
-def _step_result(done: Mapping[str, Any], calls: int) -> StepResult:
+def _step_result(done: Mapping[str, Any], calls: int, output_limit: int) -> StepResult:
+    """The worker's report of a step, with every text capped here too: the worker is not trusted."""
     final = done.get("final")
     return StepResult(
-        stdout=str(done.get("stdout", "")),
-        stderr=str(done.get("stderr", "")),
-        value=done.get("value"),
+        stdout=_text(done.get("stdout"), output_limit) or "",
+        stderr=_text(done.get("stderr"), output_limit) or "",
+        value=_text(done.get("value"), output_limit),
         final_answer=final.get("value") if isinstance(final, dict) else None,
         has_final_answer=isinstance(final, dict),
-        final_answer_note=final.get("note") if isinstance(final, dict) else None,
-        error=done.get("error"),
+        final_answer_note=_text(final.get("note"), output_limit) if isinstance(final, dict) else None,
+        error=_text(done.get("error"), output_limit),
         tool_calls=calls,
+    )
+
+
+def _text(value: Any, output_limit: int) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    limit = output_limit + 100  # the worker's own truncation notice fits
+    return (
+        text if len(text) <= limit else text[:limit] + f"\n[truncated: {len(text) - limit} more characters]"
     )
 
 
@@ -494,6 +593,6 @@ def _worker_environment(workdir: Path) -> dict[str, str]:
 
 
 def _remove_tree(path: Path) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
+    if path.exists():  # deeper than Python's recursion: rm walks any depth
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False, capture_output=True)

@@ -13,6 +13,9 @@ from typing import Any
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 """A frame larger than this is a protocol violation (the worker is then killed)."""
 
+MAX_CALL_BYTES = 4 * 1024 * 1024
+"""The most a tool call frame may carry: its arguments, as JSON."""
+
 HEADER = struct.Struct(">I")
 
 

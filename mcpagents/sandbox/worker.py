@@ -1,9 +1,10 @@
 """The worker process: runs model-written Python one step at a time, confined, state kept between steps.
 
-Started by `PythonExecutor` as `python -I -B -m mcpagents.sandbox.worker FD`. It talks to the host
-only through frames on the socket FD. It holds no MCP session, no secret, no host object: a tool is
-a local function that sends a `call` frame and waits for the host's `result`. Standard library only
-(and `pyseccomp` for the seccomp layer).
+Forked by the zygote for each `PythonExecutor`. It talks to the host only through frames on the
+socket it was given. It holds no MCP session, no secret, no host object: a tool is a local function
+that sends a `call` frame and waits for the host's `result`. Every frame names the step it belongs to,
+so that the host can tell a late or forged frame from the one it waits for. Standard library only (and
+`pyseccomp` for the seccomp layer).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import builtins
 import importlib
 import inspect
 import io
+import itertools
 import json
 import keyword
 import linecache
@@ -24,6 +26,7 @@ from contextlib import suppress
 from typing import Any
 
 from mcpagents.sandbox import confinement, protocol
+from mcpagents.sandbox.worker_channel import WorkerChannel
 
 _FILENAME = "<code>"
 _JSON_TYPES = "str, int, float, bool, None, list, dict"
@@ -89,57 +92,40 @@ class CappedText(io.TextIOBase):
         return text
 
 
-class Channel:
-    """Blocking frames over the socket the host gave us."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_raw(protocol.encode(message))
-
-    def send_raw(self, frame: bytes) -> None:
-        data = memoryview(frame)
-        while data:
-            data = data[os.write(self.fd, data) :]
-
-    def receive(self) -> dict[str, Any]:
-        return protocol.read_frame(self._read_exactly)
-
-    def _read_exactly(self, size: int) -> bytes:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = os.read(self.fd, size - len(chunks))
-            if not chunk:
-                raise EOFError("the host closed the channel")
-            chunks += chunk
-        return bytes(chunks)
-
-
 class Worker:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: WorkerChannel) -> None:
         self.channel = channel
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         self.reserved: dict[str, Any] = {}
         self.output_limit = 20_000
-        self.next_call = 0
+        self.step = 0
+        self.call_ids = itertools.count(1)  # next() is atomic: calls may come from several threads
         self.silence = CappedText(0)
         self.stdout = CappedText(self.output_limit)
         self.stderr = CappedText(self.output_limit)
 
     def serve(self) -> None:
-        setup = self.channel.receive()
+        setup = self.channel.next_command()
         self.channel.send({"type": "ready", "layers": self.set_up(setup)})
         sys.stdout = sys.stderr = self.silence
         while True:
-            message = self.channel.receive()
+            message = self.channel.next_command()
+            self.step = int(message.get("step", 0))
             if message.get("type") == "run":
-                self.channel.send(self.run(str(message.get("code", ""))))
+                result = self.run(str(message.get("code", "")))
             elif message.get("type") == "define":
                 self.namespace.update(message.get("values") or {})
-                self.channel.send(
-                    {"type": "done", "final": None, "value": None, "error": None, "stdout": "", "stderr": ""}
-                )
+                result = {
+                    "type": "done",
+                    "final": None,
+                    "value": None,
+                    "error": None,
+                    "stdout": "",
+                    "stderr": "",
+                }
+            else:
+                continue
+            self.channel.send_raw(_done_frame({**result, "step": self.step}))
 
     # -- setting up --------------------------------------------------------------------------------
 
@@ -147,7 +133,14 @@ class Worker:
         self.output_limit = self.stdout.limit = self.stderr.limit = int(
             setup.get("output_limit", self.output_limit)
         )
-        layers: dict[str, Any] = {"process": {"ok": True, "detail": f"pid {os.getpid()}, python -I"}}
+        layers: dict[str, Any] = {}
+        try:
+            layers["process"] = {
+                "ok": True,
+                "detail": f"pid {os.getpid()}, python -I, {confinement.drop_capabilities()}",
+            }
+        except confinement.LayerUnavailable as error:
+            layers["process"] = {"ok": False, "detail": str(error)}
         for module in setup.get("preimport", []):
             # Before the layers, which would stop a heavy library loading its shared objects later;
             # a module that will not import is reported when the code imports it.
@@ -201,7 +194,7 @@ class Worker:
                 name,
                 inspect.Parameter.POSITIONAL_OR_KEYWORD,
                 default=inspect.Parameter.empty if name in required else OMITTED,
-                annotation=_JSON_TO_PYTHON.get(properties[name].get("type"), inspect.Parameter.empty),
+                annotation=_annotation(properties[name]),
             )
             for name in ordered
             if name.isidentifier() and not keyword.iskeyword(name)
@@ -263,32 +256,28 @@ class Worker:
     def _call_all(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[Any]:
         frames = []
         for tool, arguments in calls:
-            self.next_call += 1
+            call_id = next(self.call_ids)
+            call = {"type": "call", "step": self.step, "id": call_id, "tool": tool, "arguments": arguments}
             try:
                 # Encoded here, in the worker: the host receives JSON text, never an object of the model's.
-                frames.append(
-                    (
-                        self.next_call,
-                        protocol.encode(
-                            {"type": "call", "id": self.next_call, "tool": tool, "arguments": arguments}
-                        ),
-                    )
-                )
+                frame = protocol.encode(call)
             except (TypeError, ValueError) as error:
                 raise TypeError(f"{tool}(): arguments must be JSON data ({_JSON_TYPES}): {error}") from None
-        ids = [call_id for call_id, _ in frames]
+            if len(frame) > protocol.MAX_CALL_BYTES:
+                raise ValueError(
+                    f"{tool}(): the arguments are {len(frame):,} bytes of JSON; a tool call carries at most"
+                    f" {protocol.MAX_CALL_BYTES:,}"
+                )
+            frames.append((call_id, frame))
         for _, frame in frames:
             self.channel.send_raw(frame)
-        results: dict[int, Any] = {}
-        while len(results) < len(ids):
-            message = self.channel.receive()
-            if message.get("type") != "result" or message.get("id") not in ids:
-                continue
-            if message.get("ok"):
-                results[message["id"]] = message.get("value")
-            else:
-                results[message["id"]] = ToolCallError(str(message.get("error", "the tool call failed")))
-        return [results[call_id] for call_id in ids]
+        results = self.channel.results([call_id for call_id, _ in frames])
+        return [
+            results[call_id].get("value")
+            if results[call_id].get("ok")
+            else ToolCallError(str(results[call_id].get("error", "the tool call failed")))
+            for call_id, _ in frames
+        ]
 
     # -- steps ---------------------------------------------------------------------------------------
 
@@ -304,7 +293,7 @@ class Worker:
             result["final"] = _json_answer(answer.value)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the worker goes on
             linecache.cache[_FILENAME] = (len(code), None, code.splitlines(keepends=True), _FILENAME)
-            result["error"] = _describe(error)
+            result["error"] = _capped(_describe(error), self.output_limit)
         finally:
             sys.stdout = sys.stderr = self.silence
         result["stdout"], result["stderr"] = self.stdout.take(), self.stderr.take()
@@ -324,6 +313,25 @@ class Worker:
 
 def _raise(error: Exception) -> str:
     raise error
+
+
+def _done_frame(result: dict[str, Any]) -> bytes:
+    """The step's `done` frame; a final answer too large for a frame becomes the step's error."""
+    try:
+        return protocol.encode(result)
+    except protocol.ProtocolError as error:
+        kept = {key: result[key] for key in ("type", "step", "value")}
+        for key in ("stdout", "stderr"):
+            kept[key] = _capped(result[key], protocol.MAX_FRAME_BYTES // 16)
+        return protocol.encode(
+            {**kept, "final": None, "error": f"the final answer is too large to send: {error}"}
+        )
+
+
+def _capped(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[truncated: {len(text) - limit} more characters]"
 
 
 def final_answer(answer: Any) -> None:
@@ -351,7 +359,19 @@ def _arguments(
     }
 
 
-def _nullable(schema: dict[str, Any]) -> bool:
+def _annotation(schema: Any) -> Any:
+    """The Python type of a JSON Schema with one `type` (`"type": ["string", "null"]` has none)."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return (
+        _JSON_TO_PYTHON.get(kind, inspect.Parameter.empty)
+        if isinstance(kind, str)
+        else inspect.Parameter.empty
+    )
+
+
+def _nullable(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return schema is True  # a boolean schema: `true` accepts null
     kind = schema.get("type")
     options = schema.get("anyOf") or schema.get("oneOf") or []
     return kind == "null" or (isinstance(kind, list) and "null" in kind) or any(_nullable(o) for o in options)
@@ -398,12 +418,3 @@ def _describe(error: BaseException) -> str:
     else:
         lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
     return "\n".join(lines)
-
-
-def main() -> None:
-    with suppress(EOFError):
-        Worker(Channel(int(sys.argv[1]))).serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -4,8 +4,9 @@ worker for each executor run (a few milliseconds instead of a new interpreter's 
 Started by the host as `python -I -B -m mcpagents.sandbox.zygote FD` with the workers' clean
 environment (in sandbox mode, inside bubblewrap). It never runs model code: each forked child
 becomes a worker in its own session, applies its own confinement layers, and talks to the host
-only on the socket the host sent along with the fork request. The zygote reports each child's exit
-status, and kills a child when asked. Standard library only.
+only on the socket the host sent along with the fork request. The zygote answers each fork with the
+child's pid and a pidfd for it (so that the host can signal the child itself, whatever its PID
+namespace), reports each child's exit status, and kills a child when asked. Standard library only.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ import signal
 import socket
 import sys
 import traceback
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
 from mcpagents.sandbox import confinement, protocol
-from mcpagents.sandbox.worker import Channel, Worker
+from mcpagents.sandbox.worker import Worker
+from mcpagents.sandbox.worker_channel import WorkerChannel
 
 MARKER = b"\x00"
+"""Every message, both ways, is a one-byte message (carrying a descriptor or none), then a frame."""
 _SETUP_FAILED = 70  # EX_SOFTWARE: the child could not become a worker
-"""Every request is a one-byte message (carrying the worker's socket for `fork`), then a frame."""
 
 
 class Zygote:
@@ -58,37 +61,61 @@ class Zygote:
         if not marker:
             return False
         message = protocol.read_frame(self._read_exactly)
-        if message.get("type") == "fork" and fds:
-            pid = self.fork(fds[0], message)
-            os.close(fds[0])
-            self.send({"type": "forked", "id": message.get("id"), "pid": pid})
+        if message.get("type") == "fork":
+            self.answer_fork(message, fds)
         elif message.get("type") == "kill":
             with suppress(ProcessLookupError, PermissionError):
                 os.killpg(int(message["pid"]), signal.SIGKILL)
         return True
 
+    def answer_fork(self, request: dict[str, Any], fds: list[int]) -> None:
+        if not fds:  # out of descriptors, say: the host replaces a zygote that cannot fork
+            self.send({"type": "forked", "id": request.get("id"), "error": "no socket came with the request"})
+            return
+        try:
+            pid = self.fork(fds[0], request)
+        except OSError as error:
+            self.send({"type": "forked", "id": request.get("id"), "error": f"fork failed: {error}"})
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (OSError, AttributeError):  # before Linux 5.3, or not Linux: the pid alone
+            self.send({"type": "forked", "id": request.get("id"), "pid": pid})
+            return
+        try:
+            self.send({"type": "forked", "id": request.get("id"), "pid": pid}, [pidfd])
+        finally:
+            os.close(pidfd)
+
     def fork(self, worker_fd: int, request: dict[str, Any]) -> int:
         for module in request.get("preimport", []):
             with suppress(Exception):  # loaded once here, shared by every later child
                 importlib.import_module(module)
+        zygote = os.getpid()
         pid = os.fork()
         if pid:
             self.children.add(pid)
             return pid
         try:
-            self.become_worker(worker_fd, request)
+            self.become_worker(worker_fd, request, zygote)
         except BaseException:
             traceback.print_exc()  # into the zygote's log, unless stderr is already /dev/null
             os._exit(_SETUP_FAILED)
         os._exit(0)
 
-    def become_worker(self, worker_fd: int, request: dict[str, Any]) -> None:
+    def become_worker(self, worker_fd: int, request: dict[str, Any], zygote: int) -> None:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         self.control.close()
         os.close(self.wake_read)
         os.close(self.wake_write)
         os.setsid()
+        confinement.die_with_parent()
+        if os.getppid() != zygote:  # it died before the line above
+            os._exit(_SETUP_FAILED)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # the zygote's stderr is its log: a worker writes nowhere but its socket
             os.dup2(devnull, fd)
@@ -97,7 +124,7 @@ class Zygote:
         os.environ.update(request.get("environment", {}))
         os.chdir(request["workdir"])
         with suppress(EOFError):
-            Worker(Channel(worker_fd)).serve()
+            Worker(WorkerChannel(worker_fd)).serve()
 
     def reap(self) -> None:
         while self.children:
@@ -111,7 +138,8 @@ class Zygote:
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             self.send({"type": "exited", "pid": pid, "code": code})
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
+        socket.send_fds(self.control, [MARKER], list(fds))
         self.control.sendall(protocol.encode(message))
 
     def _read_exactly(self, size: int) -> bytes:
