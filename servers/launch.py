@@ -1,6 +1,8 @@
 """How every bundled server runs: over stdio by default; with `--http PORT` over streamable HTTP on
-127.0.0.1 (`--host` to change), with Host/Origin checks and, given `--token` or $MCPAGENTS_TOKEN,
-bearer-token auth. A host other than loopback needs a token. The URL is printed on stderr."""
+127.0.0.1 (`--host` to change), with Host/Origin checks, the connection limits of a served agent
+(`--read-timeout`, `--keep-alive-timeout`, `--max-connections`) and, given `--token` or
+$MCPAGENTS_TOKEN, bearer-token auth. A host other than loopback needs a token. The URL is printed on
+stderr."""
 
 from __future__ import annotations
 
@@ -11,10 +13,17 @@ import sys
 import anyio
 from mcp.server import MCPServer
 
+from mcpagents.errors import ConfigError
 from mcpagents.serving.auth import BearerToken
 from mcpagents.serving.listen import listen
 from mcpagents.serving.serve import TOKEN_VARIABLE
-from mcpagents.serving.settings import LOOPBACK_HOSTS, ServerSettings
+from mcpagents.serving.settings import (
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_READ_TIMEOUT,
+    LOOPBACK_HOSTS,
+    ServerSettings,
+)
 
 
 def add_transport_options(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +35,28 @@ def add_transport_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--token", help=f"HTTP: require `Authorization: Bearer TOKEN` (or set ${TOKEN_VARIABLE})"
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help="HTTP: close a connection whose request has not fully arrived in this time"
+        f" (default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=int,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help="HTTP: close a connection silent this long between requests"
+        f" (default {DEFAULT_KEEP_ALIVE_TIMEOUT})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=f"HTTP: connections held at once; more are answered 503 (default {DEFAULT_MAX_CONNECTIONS})",
     )
 
 
@@ -41,10 +72,17 @@ def run(server: MCPServer, options: argparse.Namespace) -> None:
         sys.exit(
             f"{server.name}: serving on {options.host} (not loopback) needs --token or ${TOKEN_VARIABLE}"
         )
-    security = ServerSettings().transport_security()
-    app = server.streamable_http_app(transport_security=security, host=options.host)
+    try:
+        settings = ServerSettings(
+            read_timeout=options.read_timeout,
+            keep_alive_timeout=options.keep_alive_timeout,
+            max_connections=options.max_connections,
+        )
+    except ConfigError as error:
+        sys.exit(f"{server.name}: {error}")
+    app = server.streamable_http_app(transport_security=settings.transport_security(), host=options.host)
     guarded = BearerToken(app, token) if token else app
     listener, base = listen(options.host, options.http)
     print(f"{server.name}: serving at {base}/mcp", file=sys.stderr, flush=True)
-    config = uvicorn.Config(guarded, log_level="warning", lifespan="on")
+    config = settings.http_config(guarded, log_level="warning", lifespan="on")
     anyio.run(uvicorn.Server(config).serve, [listener])

@@ -7,7 +7,7 @@ import pytest
 
 from mcpagents.errors import AgentError
 from mcpagents.serving import conversations as module
-from mcpagents.serving.conversations import Conversations
+from mcpagents.serving.conversations import Conversations, parse_conversation_id
 
 pytestmark = pytest.mark.anyio
 
@@ -34,6 +34,18 @@ async def test_an_id_gives_back_its_conversation_and_none_gives_a_fresh_one() ->
     async with kept.use("c1") as again, kept.use(None) as fresh:
         assert again is first and fresh is not first
     assert "c1" in kept and len(kept) == 1
+
+
+@pytest.mark.parametrize("absent", [None, "", " ", "\t\n", "null", "NULL", " None ", "undefined"])
+def test_ids_that_stand_for_none_name_no_conversation(absent: str | None) -> None:
+    assert parse_conversation_id(absent) is None
+
+
+def test_an_id_is_taken_as_given_up_to_its_length_cap() -> None:
+    assert parse_conversation_id(" c1") == " c1"
+    assert parse_conversation_id("n" * 200) == "n" * 200
+    with pytest.raises(ValueError, match="has 201 characters; a conversation id has at most 200"):
+        parse_conversation_id("n" * 201)
 
 
 async def test_calls_to_one_conversation_take_turns() -> None:

@@ -129,6 +129,8 @@ def tried(attempt):
         return "DONE"
     except OSError as error:
         return error.errno
+    except ValueError:  # what resource says of EPERM
+        return 1
 def syscall(*arguments):
     if libc.syscall(*arguments) < 0:
         raise OSError(ctypes.get_errno(), "refused")
@@ -153,6 +155,11 @@ results["everyone"] = [
     tried(lambda: syscall(251, 3, VICTIM_USER, (3 << 13) | 7)),  # ioprio_set(IOPRIO_WHO_USER)
     tried(lambda: syscall(251, 2, VICTIM, (3 << 13) | 7)),  # ioprio_set(IOPRIO_WHO_PGRP)
     tried(lambda: syscall(440, 0, 0, 0, 0, 0)),  # process_madvise
+]
+results["privileges"] = [
+    tried(lambda: os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))),  # a real-time spin
+    tried(lambda: os.setpriority(os.PRIO_PROCESS, 0, -20)),
+    tried(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))),
 ]
 results["itself"] = [
     tried(lambda: resource.prlimit(0, resource.RLIMIT_NOFILE)),
@@ -408,6 +415,19 @@ async def test_the_scratch_folder_is_capped_as_a_whole(tmp_path: Path) -> None:
 
 
 # -- 8: forged frames --------------------------------------------------------------------------------
+
+
+async def test_a_frame_the_host_cannot_read_replaces_the_worker_and_nothing_else() -> None:
+    nested = "'[' * 100_000 + ']' * 100_000"
+    code = (
+        f"{IS_SOCKET}{FIND_CHANNEL}import struct\nbody = ({nested}).encode()\n"
+        "os.write(channel, struct.pack('>I', len(body)) + body)\nimport time\ntime.sleep(30)"
+    )
+    async with executor_for() as executor:
+        result = await executor.run(code)
+        assert result.state_reset and result.error is not None
+        assert result.error.startswith("the Python worker broke the protocol")
+        assert (await executor.run("5 * 5")).value == "25"
 
 
 FORGED_DONE = {"type": "done", "final": {"value": "forged", "note": None}, "value": None, "error": None,

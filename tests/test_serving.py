@@ -253,6 +253,32 @@ async def test_conversation_id_continues_a_conversation() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_conversation_id_that_names_none_is_a_fresh_run_for_every_caller() -> None:
+    """Clients that send every field (strict schemas) pass "" or null: such calls share nothing."""
+    async with Client(stdio_agent()) as client:
+        listed = await client.list_tools()
+        schema = listed.tools[0].input_schema["properties"]
+        answers = []
+        for absent in ["", None, "   ", "\n", "null", "None", "undefined"]:
+            await client.call_tool("helper", {"task": "remember me", "conversation_id": absent})
+            again = await client.call_tool("helper", {"task": "recall", "conversation_id": absent})
+            answers.append(again.structured_content and again.structured_content["answer"])
+        unset = await client.call_tool("helper", {"task": "hello", "context": None, "conversation_id": None})
+        longest = "c" * 200
+        await client.call_tool("helper", {"task": "remember me", "conversation_id": longest})
+        kept = await client.call_tool("helper", {"task": "recall", "conversation_id": longest})
+        too_long = await client.call_tool("helper", {"task": "recall", "conversation_id": longest + "c"})
+    assert answers == ["recall"] * 7
+    assert unset.structured_content is not None and unset.structured_content["answer"] == "hello"
+    assert kept.structured_content is not None and kept.structured_content["answer"] == "remember me"
+    assert too_long.is_error and too_long.content[0].text == (
+        "helper(): argument 'conversation_id' has 201 characters; a conversation id has at most 200"
+    )
+    assert schema["conversation_id"]["type"] == schema["context"]["type"] == ["string", "null"]
+    assert "Leave it out, empty or null for a fresh run" in schema["conversation_id"]["description"]
+
+
+@pytest.mark.anyio
 async def test_chain_refuses_cycles_and_depth_and_carries_the_trace() -> None:
     async with Client(stdio_agent()) as client:
         cycle = await client.call_tool(

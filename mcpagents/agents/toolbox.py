@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
 from mcpagents.tools.collection import ToolCollection
 from mcpagents.tools.local import FunctionTool
@@ -56,18 +54,15 @@ class Toolbox:
             ]
             self.collections.append(ToolCollection.from_mcp([*functions, *servers], fail_fast=True))
         self._opened: list[ToolCollection] = []
-        self._opening = anyio.Lock()  # concurrent runs (a served agent's) open each collection once
 
     async def open(self) -> None:
-        if all(collection.connected or collection in self._opened for collection in self.collections):
-            # Nothing to open (every run asks): no lock, which concurrent runs would queue on, each
-            # handing it to the next through a trip of the event loop.
-            return
-        async with self._opening:
-            for collection in self.collections:
-                if not collection.connected and collection not in self._opened:
-                    await collection.aconnect()
-                    self._opened.append(collection)
+        """Open every collection not open yet. Concurrent runs each wait for the collection one of them
+        opens (or another owner does): none starts without its tools, each sees the opening's error."""
+        if all(collection.connected for collection in self.collections):
+            return  # what every run finds after the first: nothing to wait for
+        for collection in self.collections:
+            if await collection.ensure_connected():
+                self._opened.append(collection)
 
     async def aclose(self) -> None:
         opened, self._opened = self._opened, []

@@ -52,6 +52,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="HTTP: a browser Origin to accept besides loopback ones, e.g. https://app.example (repeatable)",
     )
     serve.add_argument("--max-body-bytes", type=int, help="HTTP: the largest request body (default 4 MiB)")
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="HTTP: close a connection whose request (line, headers, body) has not fully arrived in this"
+        " time; answers are not timed (default 30)",
+    )
+    serve.add_argument(
+        "--keep-alive-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="HTTP: close a connection silent this long between requests (default 5)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="HTTP: connections each process holds at once; more are answered 503 (default 512)",
+    )
     serve.add_argument("--model", help="use this model instead of the specs' (e.g. local, openai/gpt-5-mini)")
     serve.add_argument("--run-timeout", type=float, help="stop a run after this many seconds")
     serve.add_argument("--max-depth", type=int, help="refuse calls down chains of more agents (default 8)")
@@ -103,6 +121,9 @@ def _serve(options: argparse.Namespace) -> int:
         "run_timeout": options.run_timeout,
         "conversation_store": options.conversation_store and os.path.abspath(options.conversation_store),
         "stateless": not options.stateful,
+        "read_timeout": options.read_timeout,
+        "keep_alive_timeout": options.keep_alive_timeout,
+        "max_connections": options.max_connections,
     }
     settings = ServerSettings(**{key: value for key, value in chosen.items() if value is not None})
     build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=0)

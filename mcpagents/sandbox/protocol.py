@@ -40,7 +40,7 @@ def frame_length(header: bytes) -> int:
 def decode(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested too deep, a huge number
         raise ProtocolError(f"frame is not JSON: {error}") from None
     if not isinstance(message, dict):
         raise ProtocolError("frame is not a JSON object")

@@ -23,7 +23,7 @@ from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
 from mcpagents.errors import MCPAgentsError, ToolArgumentError
 from mcpagents.serving.chain import CallChain, ChainError, current_chain
-from mcpagents.serving.conversations import ConversationStore
+from mcpagents.serving.conversations import MAX_ID_CHARACTERS, ConversationStore, parse_conversation_id
 from mcpagents.serving.settings import ServerSettings
 from mcpagents.tools.arguments import ArgumentChecker
 
@@ -36,19 +36,30 @@ AGENT_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "task": {"type": "string", "description": "What the agent should do, in full sentences."},
+        # Optional arguments may be null: clients in strict-schema mode send every field.
         "context": {
-            "type": "string",
+            "type": ["string", "null"],
             "description": "Anything the agent needs to know that the task does not say.",
         },
         "conversation_id": {
-            "type": "string",
-            "description": "Continue the conversation of earlier calls that passed the same id"
-            " (kept for a while after its last call); leave out for a fresh run.",
+            "type": ["string", "null"],
+            "description": "Continue the conversation of earlier calls that passed the same id (kept for a"
+            " while after its last call): an id of your own that no other caller uses, such as a UUID, of"
+            f" at most {MAX_ID_CHARACTERS} characters. Leave it out, empty or null for a fresh run.",
         },
     },
     "required": ["task"],
     "additionalProperties": False,
 }
+_OPTIONAL = ("context", "conversation_id")
+_CHECKED_SCHEMA: dict[str, Any] = {
+    **AGENT_INPUT_SCHEMA,
+    "properties": {
+        name: {**spec, "type": "string"} for name, spec in AGENT_INPUT_SCHEMA["properties"].items()
+    },
+}
+"""The schema the arguments are checked against once their nulls are dropped: with plain types, the
+checker's fast path takes it."""
 
 
 def answer_schema(output_schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -115,7 +126,7 @@ def agent_server(
     settings = settings or ServerSettings()
     kept = conversations if conversations is not None else settings.conversations(name)
     in_flight = runs if runs is not None else RunsInFlight()
-    checker = ArgumentChecker(name, AGENT_INPUT_SCHEMA)
+    checker = ArgumentChecker(name, _CHECKED_SCHEMA)
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
@@ -134,17 +145,20 @@ def agent_server(
     ) -> mcp_types.CallToolResult:
         if params.name != name:
             return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
+        given = params.arguments or {}
         try:
-            arguments = checker.check(params.arguments or {})
+            arguments = checker.check(
+                {key: value for key, value in given.items() if not (key in _OPTIONAL and value is None)}
+            )
+            conversation_id = _conversation_id(name, arguments)
             chain = (CallChain.from_meta(ctx.meta) or CallChain.start()).enter(
                 name, max_depth=settings.max_depth, timeout=settings.run_timeout
             )
         except (ToolArgumentError, ChainError) as error:
             return _error(str(error))
         task = arguments["task"]
-        if arguments.get("context"):
+        if arguments.get("context", "").strip():
             task = f"{task}\n\nContext:\n{arguments['context']}"
-        conversation_id = arguments.get("conversation_id")
         progress = 0
         result: RunResult | None = None
         token = current_chain.set(chain)
@@ -185,6 +199,13 @@ def agent_server(
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+
+
+def _conversation_id(tool: str, arguments: dict[str, Any]) -> str | None:
+    try:
+        return parse_conversation_id(arguments.get("conversation_id"))
+    except ValueError as error:
+        raise ToolArgumentError(f"{tool}(): argument 'conversation_id' {error}", tool=tool) from None
 
 
 def progress_message(event: AgentEvent) -> str | None:

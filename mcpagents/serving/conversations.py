@@ -21,6 +21,9 @@ from mcpagents.errors import AgentError
 
 DEFAULT_IDLE_EXPIRY = 30 * 60.0
 DEFAULT_MAX_CONVERSATIONS = 100
+MAX_ID_CHARACTERS = 200
+_MEANING_NONE = frozenset({"", "null", "none", "undefined"})
+"""Conversation ids that stand for none: what clients send for an unset field, blank or stringified."""
 
 
 @dataclass
@@ -95,6 +98,17 @@ class Conversations:
             if entry.calls == 0 and now - entry.last_used > self.idle_expiry
         ]
         await _close([self._kept.pop(key) for key in expired])
+
+
+def parse_conversation_id(value: str | None) -> str | None:
+    """The conversation a call names, or None for a fresh one: also when the id is blank or a word
+    standing for a missing value (`null`, `None`, `undefined`), which every caller of a client that
+    always sends each field would otherwise share. Raises ValueError for an id over MAX_ID_CHARACTERS."""
+    if value is None or value.strip().lower() in _MEANING_NONE:
+        return None
+    if len(value) > MAX_ID_CHARACTERS:
+        raise ValueError(f"has {len(value)} characters; a conversation id has at most {MAX_ID_CHARACTERS}")
+    return value
 
 
 class ConversationStore(Protocol):

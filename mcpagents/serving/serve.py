@@ -153,15 +153,15 @@ async def serve_http_on(
 
     The agents' tools open before the server starts, so a server that cannot start fails here with
     its own error (not as a traceback in uvicorn's log)."""
-    import uvicorn
-
     from mcpagents.serving.graceful import GracefulServer
 
     app = http_app(agents, settings, workers=workers)
     try:
         for agent in agents:
             await agent.aopen()
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on")
+        config = settings.http_config(
+            app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on"
+        )
         await GracefulServer(config, app.state.runs, grace, on_ready=on_ready).serve([listener])
     finally:
         listener.close()

@@ -23,7 +23,7 @@ from mcpagents.connections.host_config import load_server_config
 from mcpagents.connections.logs import default_log_dir
 from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
 from mcpagents.errors import MCPServerError, ToolNotFoundError
-from mcpagents.runtime import Home, home_here, shared_home
+from mcpagents.runtime import Home, home_here, shared_home, spawn_detached
 from mcpagents.tools.content import Resource, convert_content, resource_contents
 from mcpagents.tools.local import FunctionTool, local_server
 from mcpagents.tools.tool import ProgressCallback, Tool, fingerprint
@@ -55,6 +55,14 @@ class ToolChange:
     tool: str
     old_fingerprint: str
     new_fingerprint: str
+
+
+class _Connecting:
+    """A connect under way, which other tasks may wait for."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.error: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -141,20 +149,15 @@ class ToolCollection:
         self.failures: dict[str, MCPServerError] = {}
         self.changes: list[ToolChange] = []
         self.blocked: set[str] = set()
-        directory = Path(log_dir) if log_dir is not None else default_log_dir()
-        self._connections = {
-            spec.display_name: Connection(
-                spec,
-                log_dir=directory,
-                connect_timeout=connect_timeout,
-                request_timeout=timeout,
-                on_list_changed=self._list_changed,
-            )
-            for spec in specs
-        }
+        self._specs = specs
+        self._log_dir = Path(log_dir) if log_dir is not None else default_log_dir()
+        self._connect_timeout = connect_timeout
+        self._connections = self._new_connections()
         self._definitions: dict[str, list[mcp_types.Tool]] = {}
         self._tools: dict[str, Tool] = {}
         self._home: Home | None = None
+        self._connecting: _Connecting | None = None
+        self._listed = False
         self._closed = False
 
     @classmethod
@@ -211,17 +214,48 @@ class ToolCollection:
         self.close()
 
     async def aconnect(self) -> None:
-        """Start or reach every server and list its tools, concurrently."""
+        """Start or reach every server and list its tools, concurrently. When that fails (its error
+        is raised), the servers that started are stopped, and the collection may connect again."""
+        if self._closed:
+            raise RuntimeError("this ToolCollection is closed: make a new one")
         if self._home is not None:
             raise RuntimeError("this ToolCollection is already connected")
         self._home = home_here()
-        await self._connect_all(self._connections.values())
-        failed = [self.failures[name] for name in self._connections if name in self.failures]
-        if failed and (self.fail_fast or len(failed) == len(self._connections)):
-            await self.aclose()
-            raise failed[0] if len(failed) == 1 else _combined(failed)
-        for error in failed:
-            logger.warning("continuing without server %r: %s", error.server, error)
+        attempt = self._connecting = _Connecting()
+        try:
+            await self._connect_all(self._connections.values())
+            failed = [self.failures[name] for name in self._connections if name in self.failures]
+            if failed and (self.fail_fast or len(failed) == len(self._connections)):
+                raise failed[0] if len(failed) == 1 else _combined(failed)
+            self._listed = True
+        except BaseException as error:
+            started = self._start_over()
+            if isinstance(error, Exception):
+                attempt.error = error
+                await _close(started)
+            else:
+                # Cancelled (and not the waiting runs' error): a server may still be in its handshake,
+                # which nothing bounds any more; it is stopped once that ends, without holding this task.
+                spawn_detached(_close(started))
+            raise
+        finally:
+            self._connecting = None
+            attempt.done.set()
+        for failure in failed:
+            logger.warning("continuing without server %r: %s", failure.server, failure)
+
+    async def ensure_connected(self) -> bool:
+        """Connect unless connected; while another task connects, wait for it to finish (and raise its
+        error if it failed). True if this call connected the collection (and so should close it)."""
+        while not self.connected:
+            attempt = self._connecting
+            if attempt is None:
+                await self.aconnect()
+                return True
+            await attempt.done.wait()
+            if attempt.error is not None:
+                raise attempt.error
+        return False
 
     def connect(self) -> None:
         """Sync twin of `aconnect`: the connections live in mcpagents' shared loop."""
@@ -229,8 +263,8 @@ class ToolCollection:
 
     @property
     def connected(self) -> bool:
-        """Open and not yet closed."""
-        return self._home is not None and not self._closed
+        """Open, its tools listed, and not yet closed."""
+        return self._listed and not self._closed
 
     async def aclose(self) -> None:
         """Close every connection (stopping stdio servers). Safe from any task, in any order, twice."""
@@ -246,9 +280,28 @@ class ToolCollection:
             self._home.run_blocking(self._close_all)
 
     async def _close_all(self) -> None:
-        async with anyio.create_task_group() as tasks:
-            for connection in self._connections.values():
-                tasks.start_soon(connection.aclose)
+        await _close(self._connections.values())
+
+    def _start_over(self) -> list[Connection]:
+        """After a failed connect: fresh connections for another try; returns the old ones, to close."""
+        started = list(self._connections.values())
+        self._connections = self._new_connections()
+        self._definitions = {}
+        self._tools = {}
+        self._home = None
+        return started
+
+    def _new_connections(self) -> dict[str, Connection]:
+        return {
+            spec.display_name: Connection(
+                spec,
+                log_dir=self._log_dir,
+                connect_timeout=self._connect_timeout,
+                request_timeout=self.timeout,
+                on_list_changed=self._list_changed,
+            )
+            for spec in self._specs
+        }
 
     def _connected_home(self) -> Home:
         if self._home is None:
@@ -507,6 +560,12 @@ class ToolCollection:
             problem = "several servers offer" if owners else "no server lists"
             raise LookupError(f"{problem} {what}: pass `server=` (one of {self.servers})")
         return self._connections[owners[0]]
+
+
+async def _close(connections: Iterable[Connection]) -> None:
+    async with anyio.create_task_group() as tasks:
+        for connection in connections:
+            tasks.start_soon(connection.aclose)
 
 
 async def _every_page(fetch: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
