@@ -5,11 +5,15 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from mcpagents import HttpServer, MCPServerError, Progress, ToolCollection
-from tests.conftest import CALC_SERVER, http_calc
+from mcpagents import HttpServer, MCPServerError, Progress, ToolCollection, ToolError
+from tests.conftest import CALC_SERVER, TESTS, http_calc
 
 TRANSPORTS = [
     pytest.param("--http", "streamable-http", "/mcp", "auto", "2026-07-28", id="streamable-http-modern"),
@@ -110,3 +114,65 @@ def test_calls_while_a_server_is_down_fail_clearly_and_recover(mode: str) -> Non
             assert tools["add"](a=2) == 4
     finally:
         tools.close()
+
+
+@contextmanager
+def http_rogue(*flags: str) -> Iterator[str]:
+    """`tests/servers/rogue_server.py`, which breaks the protocol on request, over streamable HTTP;
+    yields its URL."""
+    server = subprocess.Popen(
+        [sys.executable, str(TESTS / "servers" / "rogue_server.py"), "--http", *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}/mcp"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_error_answers_and_invalid_results_fail_the_call_and_keep_the_connection() -> None:
+    with (
+        http_rogue("--fail", "resources/list") as url,
+        ToolCollection.from_mcp(HttpServer(url, name="rogue")) as tools,
+    ):
+        for code in (-32603, -32000):
+            with pytest.raises(ToolError) as caught:
+                tools["error"](code=code)
+            assert str(caught.value) == (
+                f"tool 'error' on server 'rogue' failed with JSON-RPC error {code}: disk on fire"
+                ' (data: {"disk": "sda1"})'
+            )
+        with pytest.raises(ToolError) as caught:
+            tools["invalid"]()
+        assert str(caught.value) == (
+            "tool 'invalid' on server 'rogue' returned an invalid result:"
+            ' content: Input should be a valid list (got "not a list")'
+        )
+        with pytest.raises(MCPServerError) as listing:
+            tools.list_resources()
+        assert str(listing.value) == (
+            "server 'rogue' answered resources/list with JSON-RPC error -32603: resources/list is on fire"
+        )
+        assert tools.status()[0].connected, "no error above dropped the connection"
+        assert int(tools["pid"]()) > 0
+
+
+def test_a_response_to_no_request_over_http_fails_the_call_at_once_and_reconnects(log_dir: Path) -> None:
+    with http_rogue() as url, ToolCollection.from_mcp(HttpServer(url, name="rogue", timeout=10)) as tools:
+        server_pid = tools["pid"]()
+        started = time.monotonic()
+        with pytest.raises(MCPServerError) as caught:
+            tools["wrong_id"]()
+        assert time.monotonic() - started < 2, "the call failed as soon as the server broke the protocol"
+        assert str(caught.value) == (
+            "server 'rogue' broke the MCP protocol during the call to tool 'wrong_id': it answered"
+            " request id 987654321, which no request was waiting for; the next request restarts it"
+        )
+        assert tools["pid"]() == server_pid
+    assert (
+        "[mcpagents] connection given up: the server broke the MCP protocol: it answered request id"
+        in (log_dir / "rogue.log").read_text()
+    )

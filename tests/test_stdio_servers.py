@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,27 @@ from mcpagents import (
     ToolError,
     ToolTimeoutError,
 )
-from tests.conftest import calc
+from tests.conftest import TESTS, calc
+
+ROGUE_SERVER = TESTS / "servers" / "rogue_server.py"
 
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolCollection]:
     logs = tmp_path_factory.mktemp("logs")
     with ToolCollection.from_mcp(calc(name="calc"), log_dir=logs) as collection:
+        yield collection
+
+
+def rogue(*flags: str, **options: Any) -> StdioServer:
+    """`tests/servers/rogue_server.py`, which breaks the protocol on request, over stdio."""
+    return StdioServer(sys.executable, [str(ROGUE_SERVER), *flags], name="rogue", **options)
+
+
+@pytest.fixture(scope="module")
+def rogue_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolCollection]:
+    logs = tmp_path_factory.mktemp("logs")
+    with ToolCollection.from_mcp(rogue(timeout=10), log_dir=logs) as collection:
         yield collection
 
 
@@ -232,3 +246,176 @@ def test_protocol_era_is_negotiated_per_server(mode: str, expected: str) -> None
     with ToolCollection.from_mcp(calc(mode=mode)) as tools:
         assert tools.status()[0].protocol_version == expected
         assert tools["add"](a=1) == 3
+
+
+# -- servers that break the protocol -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [-32603, -32000])
+def test_a_json_rpc_error_answer_fails_the_call_and_keeps_the_server(
+    rogue_tools: ToolCollection, code: int
+) -> None:
+    """-32000 too: it is the SDK's "connection closed", but also the first code left to servers."""
+    server_pid = rogue_tools["pid"]()
+    with pytest.raises(ToolError) as caught:
+        rogue_tools["error"](code=code)
+    assert str(caught.value) == (
+        f"tool 'error' on server 'rogue' failed with JSON-RPC error {code}: disk on fire"
+        ' (data: {"disk": "sda1"})'
+    )
+    assert (caught.value.tool, caught.value.server) == ("error", "rogue")
+    assert rogue_tools["pid"]() == server_pid, "the same server process answers the next call"
+
+
+def test_json_rpc_error_answers_to_other_requests_name_the_request() -> None:
+    failing = ["resources/list", "resources/read", "prompts/list", "prompts/get"]
+    flags = [part for method in failing for part in ("--fail", method)]
+    with ToolCollection.from_mcp(rogue(*flags)) as tools:
+        server_pid = tools["pid"]()
+        requests: list[tuple[str, Callable[[], object]]] = [
+            ("resources/list", tools.list_resources),
+            ("resources/read note://x", lambda: tools.read_resource("note://x")),
+            ("prompts/list", tools.list_prompts),
+            ("prompts/get greeting", lambda: tools.get_prompt("greeting")),
+        ]
+        for request, send in requests:
+            with pytest.raises(MCPServerError) as caught:
+                send()
+            method = request.split()[0]
+            expected = f"server 'rogue' answered {request} with JSON-RPC error -32603: {method} is on fire"
+            assert str(caught.value).startswith(expected + "\n")
+        assert tools["pid"]() == server_pid
+
+
+def test_a_json_rpc_error_answer_to_the_tool_listing_is_reported() -> None:
+    with (
+        pytest.raises(MCPServerError) as caught,
+        ToolCollection.from_mcp(rogue("--fail", "tools/list"), fail_fast=True),
+    ):
+        pass
+    assert str(caught.value).startswith(
+        "server 'rogue' answered tools/list with JSON-RPC error -32603: tools/list is on fire\n"
+    )
+
+
+def test_an_invalid_result_fails_the_call_with_what_is_invalid(rogue_tools: ToolCollection) -> None:
+    server_pid = rogue_tools["pid"]()
+    with pytest.raises(ToolError) as caught:
+        rogue_tools["invalid"]()
+    assert str(caught.value) == (
+        "tool 'invalid' on server 'rogue' returned an invalid result:"
+        ' content: Input should be a valid list (got "not a list")'
+    )
+    assert rogue_tools["pid"]() == server_pid
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "violation"),
+    [
+        ("wrong_id", {}, "it answered request id 987654321, which no request was waiting for"),
+        (
+            "malformed",
+            {},
+            "it sent a response that is not valid JSON-RPC"
+            " (result: Input should be a valid dictionary (got 42))",
+        ),
+        (
+            "huge",
+            {"size": 50_000_000},
+            "it sent a message (a line on stdout) longer than 32 MiB, the limit set by"
+            " StdioServer(max_message_bytes=...)",
+        ),
+    ],
+)
+def test_a_server_breaking_the_protocol_fails_the_call_at_once_and_is_restarted(
+    tool: str, arguments: dict[str, Any], violation: str
+) -> None:
+    with ToolCollection.from_mcp(rogue(timeout=10)) as tools:
+        server_pid = tools["pid"]()
+        started = time.monotonic()
+        with pytest.raises(MCPServerError) as caught:
+            tools[tool](**arguments)
+        assert time.monotonic() - started < 2, "the call failed as soon as the server broke the protocol"
+        assert str(caught.value).startswith(
+            f"server 'rogue' broke the MCP protocol during the call to tool {tool!r}: {violation};"
+            " the next request restarts it\n"
+        )
+        log_path = caught.value.log_path
+        assert (
+            log_path is not None
+            and f"[mcpagents] connection given up: the server broke the MCP protocol: {violation}\n"
+            in log_path.read_text()
+        )
+        assert tools["pid"]() != server_pid
+
+
+def test_an_answer_crossing_a_cancellation_is_not_held_against_the_server(
+    rogue_tools: ToolCollection,
+) -> None:
+    server_pid = rogue_tools["pid"]()
+    with pytest.raises(ToolTimeoutError):
+        rogue_tools["late"].call_with({}, timeout=0.3)
+    assert rogue_tools["pid"]() == server_pid, "the answer that came after the cancellation was dropped"
+
+
+def test_a_call_answered_by_an_error_without_id_says_so_when_given_up(rogue_tools: ToolCollection) -> None:
+    """JSON-RPC's error for a request the server could not read has no id: the call it may have been
+    meant for is not failed on a guess, but its timeout says what came instead."""
+    server_pid = rogue_tools["pid"]()
+    with pytest.raises(ToolTimeoutError) as caught:
+        rogue_tools["null_id"].call_with({}, timeout=0.3)
+    assert str(caught.value).startswith(
+        "tool 'null_id' on server 'rogue' sent no answer and no progress for 0.3 s (meanwhile it sent an"
+        " error about no request, perhaps meant for this one: JSON-RPC error -32700: Parse error);"
+    )
+    assert rogue_tools["pid"]() == server_pid
+
+
+def test_the_message_limit_is_set_per_server() -> None:
+    with ToolCollection.from_mcp(rogue(max_message_bytes=2**20)) as tools:
+        assert set(tools["huge"](size=2**20)) == {"x"}, "a message of exactly the limit gets through"
+        with pytest.raises(MCPServerError, match=r"longer than 1 MiB, the limit set by StdioServer"):
+            tools["huge"](size=2**20 + 1)
+    with pytest.raises(ValueError, match="max_message_bytes must be a positive number of bytes, not 0"):
+        rogue(max_message_bytes=0)
+
+
+@pytest.mark.parametrize(
+    ("misbehaviour", "expected"),
+    [
+        (
+            "wrong_id",
+            "broke the MCP protocol before finishing the handshake: it answered request id 987654321,"
+            " which no request was waiting for",
+        ),
+        (
+            "huge",
+            "broke the MCP protocol before finishing the handshake: it sent a message (a line on stdout)",
+        ),
+        (
+            "malformed",
+            "broke the MCP protocol before finishing the handshake: it sent a response that is not",
+        ),
+        ("error", 'failed the MCP handshake: JSON-RPC error -32603: disk on fire (data: {"disk": "sda1"})'),
+        (
+            "invalid",
+            "sent an invalid answer during the MCP handshake: capabilities: Field required;"
+            " protocolVersion: Field required; serverInfo: Field required\n",
+        ),
+    ],
+)
+def test_a_server_breaking_the_handshake_fails_fast_with_what_it_did(
+    misbehaviour: str, expected: str
+) -> None:
+    server = rogue("--handshake", misbehaviour)
+    started = time.monotonic()
+    with pytest.raises(MCPServerError) as caught, ToolCollection.from_mcp(server, connect_timeout=10):
+        pass
+    assert time.monotonic() - started < 3
+    assert str(caught.value).startswith(f"server 'rogue' ({server.describe()}) {expected}")
+
+
+def test_a_flood_of_log_notifications_does_not_hold_back_the_answer(rogue_tools: ToolCollection) -> None:
+    server_pid = rogue_tools["pid"]()
+    assert rogue_tools["flood"].call_with({"count": 20_000}, timeout=10) == "after the flood"
+    assert rogue_tools["pid"]() == server_pid

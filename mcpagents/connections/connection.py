@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -17,6 +18,7 @@ import anyio
 import httpx2
 import mcp_types
 from mcp import Client, MCPError
+from mcp.client import Transport
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import (
@@ -31,6 +33,7 @@ from pydantic import ValidationError
 
 from mcpagents import __version__
 from mcpagents.connections.logs import ServerLog
+from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
 from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
 from mcpagents.connections.stdio import StdioTransport
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
@@ -40,6 +43,9 @@ ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
 ListChangeHandler = Callable[["Connection", "ListKind"], Coroutine[Any, Any, None]]
 
 _DEATH_REPORT_WAIT = 2.0
+_HTTP_STREAM_LOST = "SSE stream "
+"""How the SDK's streamable HTTP client begins the -32000 error it gives a request whose response
+stream broke off (`SSE stream ended without a response`, `SSE stream failed: ...`)."""
 
 T = TypeVar("T")
 ListKind = Literal["tools", "resources", "prompts"]
@@ -55,6 +61,9 @@ class _Attempt:
         self.error: MCPServerError | None = None
         self.scope = anyio.CancelScope()
         self.transport: StdioTransport | None = None
+        self.guard: ResponseGuard | None = None
+        self.violation: str | None = None
+        """What the server did that broke the protocol, which ended this attempt."""
         self.watchers: anyio.abc.TaskGroup | None = None
         self.http_refusal: tuple[int, str] | None = None
         """The last HTTP error status the server answered with (the SDK turns it into a bare error)."""
@@ -178,40 +187,53 @@ class Connection:
 
     @asynccontextmanager
     async def _open_client(self, attempt: _Attempt) -> AsyncIterator[Client]:
-        spec = self.spec
         options: dict[str, Any] = {
-            "mode": spec.mode,
+            "mode": self.spec.mode,
             "client_info": mcp_types.Implementation(name="mcpagents", version=__version__),
             "message_handler": self._handle_message,
         }
         async with AsyncExitStack() as stack:
-            if isinstance(spec, StdioServer):
-                attempt.transport = StdioTransport(spec, self.log, on_exit=attempt.ended.set)
-                client = Client(attempt.transport, **options)
-            elif isinstance(spec, HttpServer):
-
-                def http_client(
-                    headers: dict[str, str] | None = None,
-                    timeout: httpx2.Timeout | None = None,
-                    auth: httpx2.Auth | None = None,
-                ) -> httpx2.AsyncClient:
-                    return httpx2.AsyncClient(
-                        headers={**(spec.headers or {}), **(headers or {})},
-                        timeout=timeout or httpx2.Timeout(30, read=300),
-                        auth=auth,
-                        event_hooks={"response": [attempt.record_response]},
-                    )
-
-                if spec.transport == "sse":
-                    transport = sse_client(spec.url, httpx_client_factory=http_client)
-                else:
-                    http = await stack.enter_async_context(http_client())
-                    transport = streamable_http_client(spec.url, http_client=http)
-                client = Client(transport, **options)
+            if isinstance(self.spec, InProcessServer):
+                yield await stack.enter_async_context(Client(self.spec.server, **options))
             else:
-                assert isinstance(spec, InProcessServer)
-                client = Client(spec.server, **options)
-            yield await stack.enter_async_context(client)
+                transport = await self._open_transport(attempt, stack)
+                attempt.guard = ResponseGuard(
+                    transport, self.log, on_violation=partial(self._break_off, attempt)
+                )
+                yield await stack.enter_async_context(Client(attempt.guard, **options))
+
+    async def _open_transport(self, attempt: _Attempt, stack: AsyncExitStack) -> Transport:
+        spec = self.spec
+        if isinstance(spec, StdioServer):
+            attempt.transport = StdioTransport(
+                spec, self.log, on_exit=attempt.ended.set, on_violation=partial(self._break_off, attempt)
+            )
+            return attempt.transport
+        assert isinstance(spec, HttpServer)
+
+        def http_client(
+            headers: dict[str, str] | None = None,
+            timeout: httpx2.Timeout | None = None,
+            auth: httpx2.Auth | None = None,
+        ) -> httpx2.AsyncClient:
+            return httpx2.AsyncClient(
+                headers={**(spec.headers or {}), **(headers or {})},
+                timeout=timeout or httpx2.Timeout(30, read=300),
+                auth=auth,
+                event_hooks={"response": [attempt.record_response]},
+            )
+
+        if spec.transport == "sse":
+            return sse_client(spec.url, httpx_client_factory=http_client)
+        http = await stack.enter_async_context(http_client())
+        return streamable_http_client(spec.url, http_client=http)
+
+    def _break_off(self, attempt: _Attempt, violation: str) -> None:
+        """The server broke the protocol: give its connection up (a request may not be there to say so)."""
+        if attempt.violation is None:
+            attempt.violation = violation
+            self.log.note(f"connection given up: the server broke the MCP protocol: {violation}")
+        attempt.ended.set()
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -227,6 +249,7 @@ class Connection:
         """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it."""
 
         async def send(client: Client) -> mcp_types.CallToolResult:
+            unaddressed = self._unaddressed_errors()
             with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
                 async def progress(progress: float, total: float | None, message: str | None) -> None:
@@ -241,7 +264,8 @@ class Connection:
                     meta=cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None,
                 )
             raise ToolTimeoutError(
-                f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s;"
+                f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s"
+                f"{self._unaddressed_since(unaddressed)};"
                 " the request was cancelled (raise the timeout if the tool needs longer)",
                 tool=tool,
                 server=self.name,
@@ -253,14 +277,30 @@ class Connection:
         """Any other request (listings, resources, prompts), bounded by the request timeout."""
 
         async def bounded(client: Client) -> T:
+            unaddressed = self._unaddressed_errors()
             with anyio.move_on_after(self.request_timeout):
                 return await send(client)
             raise MCPServerError(
-                f"server {self.name!r} did not answer {what} within {self.request_timeout:g} s",
+                f"server {self.name!r} did not answer {what} within {self.request_timeout:g} s"
+                f"{self._unaddressed_since(unaddressed)}",
                 server=self.name,
             )
 
         return await self._send(what, bounded)
+
+    def _unaddressed_errors(self) -> int:
+        guard = self._attempt.guard if self._attempt else None
+        return guard.unaddressed_errors if guard else 0
+
+    def _unaddressed_since(self, count: int) -> str:
+        """A request that was never answered may have been answered by an error without an id."""
+        guard = self._attempt.guard if self._attempt else None
+        if guard is None or guard.unaddressed_errors == count:
+            return ""
+        return (
+            " (meanwhile it sent an error about no request, perhaps meant for this one:"
+            f" {guard.last_unaddressed})"
+        )
 
     async def _send(self, what: str, send: Callable[[Client], Awaitable[T]], tool: str | None = None) -> T:
         """Send on the current client; after an expired HTTP session, reconnect and send once more
@@ -351,7 +391,11 @@ class Connection:
         if isinstance(error, MCPServerError):
             return error
         where = f"server {self.name!r} ({self.spec.describe()})"
-        if attempt.transport is not None and _is_connection_closed(error):
+        if attempt.violation is not None:
+            return self._server_error(
+                f"{where} broke the MCP protocol before finishing the handshake: {attempt.violation}", attempt
+            )
+        if attempt.transport is not None and _is_connection_lost(error, attempt):
             await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
             return self._server_error(
                 f"{where} {attempt.transport.describe_exit()} before finishing the MCP handshake", attempt
@@ -365,7 +409,13 @@ class Connection:
         if isinstance(error, httpx2.TransportError):
             return self._server_error(f"{where} is unreachable: {_describe(error)}", attempt)
         if isinstance(error, MCPError):
-            return self._server_error(f"{where} failed the MCP handshake: {error}", attempt)
+            return self._server_error(
+                f"{where} failed the MCP handshake: {describe_error(error.error)}", attempt
+            )
+        if isinstance(error, ValidationError):
+            return self._server_error(
+                f"{where} sent an invalid answer during the MCP handshake: {describe_invalid(error)}", attempt
+            )
         return self._server_error(f"{where} could not be connected: {_describe(error)}", attempt)
 
     async def _request_error(
@@ -374,16 +424,12 @@ class Connection:
         """Turn an SDK or transport failure into an error that says what happened to whom."""
         if isinstance(error, MCPServerError | ToolError):
             return error
-        lost = _is_connection_closed(error) or isinstance(error, httpx2.TransportError)
-        if attempt is not None and lost:
+        if attempt is not None and (
+            _is_connection_lost(error, attempt) or isinstance(error, httpx2.TransportError)
+        ):
             attempt.ended.set()
-            if attempt.transport is not None:
-                await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
-                happened = attempt.transport.describe_exit()
-            else:
-                happened = f"lost its connection ({_describe(error)})"
             return self._server_error(
-                f"server {self.name!r} {happened} during {what}; the next request restarts it", attempt
+                f"{await self._loss(error, attempt, what)}; the next request restarts it", attempt
             )
         refusal = attempt.http_refusal if attempt is not None else None
         if refusal is not None and isinstance(error, MCPError | httpx2.HTTPStatusError):
@@ -392,23 +438,37 @@ class Connection:
                 f"server {self.name!r} answered HTTP {code} {reason} to {what}", attempt
             )
         if tool is None:
-            return self._server_error(f"server {self.name!r} failed {what}: {_describe(error)}", attempt)
+            if isinstance(error, MCPError):
+                problem = f"answered {what} with {describe_error(error.error)}"
+            elif isinstance(error, ValidationError):
+                problem = f"returned an invalid result to {what}: {describe_invalid(error)}"
+            else:
+                problem = f"failed {what}: {_describe(error)}"
+            return self._server_error(f"server {self.name!r} {problem}", attempt)
+        failed = f"tool {tool!r} on server {self.name!r}"
         if isinstance(error, MCPError) and error.code == mcp_types.INVALID_PARAMS:
             return ToolArgumentError(
-                f"server {self.name!r} rejected the arguments of tool {tool!r}: {error}",
+                f"server {self.name!r} rejected the arguments of tool {tool!r}:"
+                f" {describe_error(error.error)}",
                 tool=tool,
                 server=self.name,
             )
-        if isinstance(error, ValidationError):
-            return ToolError(
-                f"tool {tool!r} on server {self.name!r} returned a result that does not match its output"
-                f" schema: {error}",
-                tool=tool,
-                server=self.name,
-            )
-        return ToolError(
-            f"{what} on server {self.name!r} failed: {_describe(error)}", tool=tool, server=self.name
-        )
+        if isinstance(error, MCPError):
+            message = f"{failed} failed with {describe_error(error.error)}"
+        elif isinstance(error, ValidationError):
+            message = f"{failed} returned an invalid result: {describe_invalid(error)}"
+        else:
+            message = f"{failed} failed: {_describe(error)}"
+        return ToolError(message, tool=tool, server=self.name)
+
+    async def _loss(self, error: Exception, attempt: _Attempt, what: str) -> str:
+        """What happened to the server that lost the connection during `what`."""
+        if attempt.violation is not None:
+            return f"server {self.name!r} broke the MCP protocol during {what}: {attempt.violation}"
+        if attempt.transport is not None:
+            await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
+            return f"server {self.name!r} {attempt.transport.describe_exit()} during {what}"
+        return f"server {self.name!r} lost its connection ({_describe(error)}) during {what}"
 
     def _server_error(self, message: str, attempt: _Attempt | None) -> MCPServerError:
         transport = attempt.transport if attempt else None
@@ -442,9 +502,16 @@ def _leaf(error: Exception) -> Exception:
     return error
 
 
-def _is_connection_closed(error: BaseException) -> bool:
+def _is_connection_lost(error: BaseException, attempt: _Attempt) -> bool:
+    """Whether `error` says the connection is gone (rather than being the server's answer)."""
     if isinstance(error, MCPError):
-        return error.code == mcp_types.CONNECTION_CLOSED
+        if error.code != mcp_types.CONNECTION_CLOSED:
+            return False
+        # -32000 is also the first code JSON-RPC leaves to servers for errors of their own. Once the
+        # stream from the server has ended, it is the SDK's "connection closed"; before, only the
+        # SDK's HTTP client makes one (for a response stream that broke off).
+        guard = attempt.guard
+        return guard is None or guard.ended or error.message.startswith(_HTTP_STREAM_LOST)
     return isinstance(error, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
@@ -36,9 +37,14 @@ class ServerLog:
         return stream
 
     def note(self, text: str) -> None:
-        """Add a line of mcpagents' own to the log (marked so it is not mistaken for server output)."""
-        with self.path.open("ab") as stream:
-            stream.write(f"[mcpagents] {text}\n".encode(errors="replace"))
+        """Add a line of mcpagents' own to the log (marked so it is not mistaken for server output).
+
+        Best effort: a log that cannot be written must not break the connection that notes in it.
+        """
+        with suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("ab") as stream:
+                stream.write(f"[mcpagents] {text}\n".encode(errors="replace"))
 
     def tail(self, lines: int = 12, max_bytes: int = 8192) -> str:
         """The last `lines` lines written since the latest start (at most `max_bytes` of them)."""

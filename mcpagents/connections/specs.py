@@ -19,6 +19,10 @@ ProtocolMode = Literal["auto", "legacy"]
 
 HttpTransport = Literal["streamable-http", "sse"]
 
+DEFAULT_MAX_MESSAGE_BYTES = 32 * 2**20
+"""The longest line a stdio server may write: far beyond a legitimate message (a tool result with a few
+large images), low enough that a runaway server is stopped before it fills the memory."""
+
 _LAUNCHERS = frozenset(
     {"python", "python3", "node", "npx", "uv", "uvx", "pipx", "bun", "bunx", "deno", "docker", "sh", "bash"}
 )
@@ -42,8 +46,15 @@ class StdioServer:
     mode: ProtocolMode = "auto"
     timeout: float | None = None
     """Seconds a tool call on this server may stay silent (overrides the collection's timeout)."""
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    """The longest message (one line on stdout) the server may send; a longer one ends the connection."""
 
     def __post_init__(self) -> None:
+        limit = self.max_message_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+            raise ValueError(
+                f"StdioServer max_message_bytes must be a positive number of bytes, not {limit!r}"
+            )
         object.__setattr__(self, "args", tuple(self.args))
         object.__setattr__(self, "env", _frozen(self.env))
 

@@ -2,11 +2,15 @@
 
 The SDK's `stdio_client` does not expose the child process, so a server that dies only shows up as
 "Connection closed". This transport keeps the process: its exit status, the log file its stderr
-goes to, and the moment its stdout ends, so errors can say what happened.
+goes to, and the moment its stdout ends, so errors can say what happened. It also reads stdout
+itself, one message a line, so that a line longer than `StdioServer.max_message_bytes` or a response
+that is not valid JSON-RPC ends the connection at once, reported to `on_violation`, instead of leaving
+the request it was meant to answer waiting for its timeout.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -23,6 +27,7 @@ from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
 from mcpagents.connections.logs import ServerLog
+from mcpagents.connections.protocol import describe_invalid
 from mcpagents.errors import MCPServerError
 
 if TYPE_CHECKING:
@@ -41,19 +46,32 @@ _BUFFERED_MESSAGES = 64
 message, few enough that a flooding server is held back by its pipe."""
 
 
+class _Broken(Exception):
+    """The server wrote something after which its output cannot be trusted (the message says what)."""
+
+
 class StdioTransport:
     """Starts `spec` as a subprocess in its own process group, stderr appended to `log`.
 
-    `on_exit` is called once stdout ends (the process died or closed its output).
+    `on_exit` is called once stdout ends (the process died or closed its output) or is given up;
+    `on_violation` first, with what the server did, when it is given up.
     """
 
-    def __init__(self, spec: StdioServer, log: ServerLog, on_exit: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        spec: StdioServer,
+        log: ServerLog,
+        on_exit: Callable[[], None],
+        on_violation: Callable[[str], None],
+    ) -> None:
         self.spec = spec
         self.log = log
         self.exit_code: int | None = None
         self.exited = anyio.Event()
         self.ignored_lines = 0
+        self.violation: str | None = None
         self._on_exit = on_exit
+        self._on_violation = on_violation
         self._process: Process | None = None
         self._context = self._run()
 
@@ -88,7 +106,8 @@ class StdioTransport:
         async def pump_stdout() -> None:
             async with read_in:
                 await self._read_messages(process, read_in)
-                await self._observe_exit(process)
+                if self.violation is None:
+                    await self._observe_exit(process)
             self.exited.set()
             self._on_exit()
 
@@ -149,23 +168,43 @@ class StdioTransport:
         self, process: Process, sink: anyio.abc.ObjectSendStream[SessionMessage | Exception]
     ) -> None:
         assert process.stdout is not None
-        pending = b""
+        pending = bytearray()  # the line read so far; grown in place, as a line may be megabytes long
         try:
             async for chunk in process.stdout:
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    if message := self._parse(line):
+                *ends, rest = chunk.split(b"\n")
+                for end in ends:
+                    pending += end
+                    if message := self._parse(pending):
                         await sink.send(message)
+                    pending.clear()
+                pending += rest
+                self._check_length(pending)
+        except _Broken as broken:
+            self.violation = str(broken)
+            self._on_violation(self.violation)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             return
 
-    def _parse(self, line: bytes) -> SessionMessage | None:
-        """A JSON-RPC message, or None for a blank line or one that is not JSON-RPC (logged, skipped)."""
+    def _check_length(self, line: bytearray) -> None:
+        if len(line) > self.spec.max_message_bytes:
+            raise _Broken(
+                f"it sent a message (a line on stdout) longer than {_size(self.spec.max_message_bytes)},"
+                " the limit set by StdioServer(max_message_bytes=...)"
+            )
+
+    def _parse(self, line: bytearray) -> SessionMessage | None:
+        """A JSON-RPC message, or None for a blank line or one that is not JSON-RPC (logged, skipped).
+
+        Raises `_Broken` for a line that is too long, or meant as a response but not valid JSON-RPC.
+        """
+        self._check_length(line)
         if not line.strip():
             return None
         try:
             return SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
         except ValidationError:
+            if problem := _response_problem(line):
+                raise _Broken(f"it sent a response that is not valid JSON-RPC ({problem})") from None
             self.ignored_lines += 1
             if self.ignored_lines <= _MAX_IGNORED_LINES_LOGGED:
                 text = line.decode(errors="replace")[:300]
@@ -183,7 +222,9 @@ class StdioTransport:
         assert process.stdout is not None
         with suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             await process.stdin.aclose()
-        for sig, grace in ((None, STOP_GRACE_SECONDS), (signal.SIGTERM, 1.0), (signal.SIGKILL, 1.0)):
+        steps = [(None, STOP_GRACE_SECONDS), (signal.SIGTERM, 1.0), (signal.SIGKILL, 1.0)]
+        # A server given up on may be blocked writing to the stdout nobody reads: no grace for it.
+        for sig, grace in steps[1:] if self.violation else steps:
             if sig is not None:
                 _signal_group(process.pid, sig)
             if await _wait_for_exit(process, grace):
@@ -206,6 +247,32 @@ async def _wait_for_exit(process: Process, seconds: float) -> bool:
         while process.returncode is None:  # noqa: ASYNC110
             await anyio.sleep(_POLL_INTERVAL)
     return process.returncode is not None
+
+
+def _response_problem(line: bytearray) -> str | None:
+    """What is invalid in `line` if it is a JSON object meant as a response, else None (stray output).
+
+    A response is recognised by two of its marks (`jsonrpc`, `id`, and `result` or `error`) without a
+    `method`: a JSON log line on stdout is skipped like any other stray output.
+    """
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "method" in data:
+        return None
+    if ("jsonrpc" in data) + ("id" in data) + ("result" in data or "error" in data) < 2:
+        return None
+    model = mcp_types.JSONRPCError if "error" in data else mcp_types.JSONRPCResponse
+    try:
+        model.model_validate(data, by_name=False)
+    except ValidationError as error:
+        return describe_invalid(error)
+    return None
+
+
+def _size(count: int) -> str:
+    return f"{count // 2**20} MiB" if count % 2**20 == 0 else f"{count:,} bytes"
 
 
 def _search_path(spec: StdioServer) -> str | None:
