@@ -19,7 +19,13 @@ the file atomically (a temporary file in the same directory, then a rename) and 
 With `--read-only` the writing tools (write_file, edit_file, create_directory, move_file) are not
 offered at all: clients and models never see a tool they could not use, and a call by name fails as
 an unknown tool. There is no delete tool. Search never follows symlinks and stops after `max_results`
-matches or 100,000 entries. POSIX only (Linux, macOS).
+matches or 100,000 entries; it walks a tree of any depth with one directory open at a time, and stops,
+marked `truncated`, if a directory it is in is moved meanwhile.
+
+Names that are not UTF-8 (any byte string can be a file name) are listed and found with each byte that
+is not UTF-8 shown as `\\xNN`, and marked `escaped`: JSON cannot carry the real name, so no tool opens
+such a file by that name (a symlink to it does). FIFOs, sockets and devices are described, never read or
+written. POSIX only (Linux, macOS).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from contextlib import ExitStack, closing, contextmanager, suppress
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import PurePath
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -92,9 +98,13 @@ class Edited(TypedDict):
 
 class Entry(TypedDict):
     name: str
+    """The name; one that is not UTF-8 shows each byte that is not as `\\xNN` (see `escaped`)."""
     type: Kind
     size: int | None
     """Bytes, for files; symlinks are not followed."""
+    escaped: NotRequired[bool]
+    """Present, and true, when the name is not UTF-8: the name shown is not the file's real name, and
+    no tool can open it by that name."""
 
 
 class Listing(TypedDict):
@@ -108,6 +118,8 @@ class Match(TypedDict):
     path: str
     type: Kind
     size: int | None
+    escaped: NotRequired[bool]
+    """Present, and true, when the path is not UTF-8 (shown with `\\xNN`): no tool can open it by it."""
 
 
 class SearchResult(TypedDict):
@@ -176,7 +188,7 @@ class Filesystem:
         real = self._resolve(path)
         data, size = self._read(path, real, offset, length)
         content, start, end = _text(path, data, offset, final=offset + len(data) >= size)
-        return {"path": real, "content": content, "size": size, "offset": start, "next_offset": end}
+        return {"path": _shown(real), "content": content, "size": size, "offset": start, "next_offset": end}
 
     def write_file(self, path: str, content: str) -> Written:
         """Create a text file, or replace one, with `content` (UTF-8). Its directory must exist.
@@ -185,11 +197,11 @@ class Filesystem:
             path: The file: relative to the first root, or absolute inside a root.
             content: The whole new content.
         """
-        data = content.encode()
+        data = _utf8("content", content)
         self._check_write_size(path, len(data))
         real = self._resolve(path)
         created = self._replace(path, real, data)
-        return {"path": real, "size": len(data), "created": created}
+        return {"path": _shown(real), "size": len(data), "created": created}
 
     def edit_file(
         self,
@@ -209,6 +221,8 @@ class Filesystem:
         """
         if not old_text:
             raise ToolError("old_text is empty: give the exact text to replace")
+        _utf8("old_text", old_text)
+        _utf8("new_text", new_text)
         real = self._resolve(path)
         data, _ = self._read(path, real, 0, None)
         original, _, _ = _text(path, data, 0, final=True)
@@ -223,7 +237,7 @@ class Filesystem:
         updated = original.replace(old_text, new_text).encode()
         self._check_write_size(path, len(updated))
         self._replace(path, real, updated)
-        return {"path": real, "replacements": found, "size": len(updated)}
+        return {"path": _shown(real), "replacements": found, "size": len(updated)}
 
     def list_directory(self, path: str = ".") -> Listing:
         """List a directory: each entry's name, type (file, directory, symlink, other) and size.
@@ -235,11 +249,11 @@ class Filesystem:
         with self._opened(path, real, _DIRECTORY) as directory, _reported(path):
             names = sorted(os.listdir(directory))
             entries: list[Entry] = [
-                {"name": name, **_describe(info)}
+                _entry(name, info)
                 for name in names[:MAX_LISTED_ENTRIES]
                 if (info := _lstat(name, directory)) is not None  # else removed since the listing
             ]
-        return {"path": real, "entries": entries, "total": len(names)}
+        return {"path": _shown(real), "entries": entries, "total": len(names)}
 
     def search_files(
         self,
@@ -259,11 +273,13 @@ class Filesystem:
             max_results: Stop after this many matches.
         """
         real = self._resolve(path)
-        needle = contains.encode() if contains else None
+        needle = _utf8("contains", contains) if contains else None
         matches: list[Match] = []
         skipped = 0
         with self._opened(path, real, _DIRECTORY) as top, _reported(path), closing(_walk(top)) as entries:
             for seen, (relative, name, directory) in enumerate(entries, 1):
+                if relative is None:  # the tree was moved while it was searched: the rest is unknown
+                    return {"matches": matches, "truncated": True, "skipped": skipped}
                 if len(matches) == max_results or seen > MAX_SEARCHED_ENTRIES:
                     return {"matches": matches, "truncated": True, "skipped": skipped}
                 if not fnmatchcase(relative if "/" in pattern else name, pattern):
@@ -279,7 +295,7 @@ class Filesystem:
                         skipped += 1
                     if content is None or needle not in content:
                         continue
-                matches.append({"path": os.path.join(real, relative), **_describe(info)})
+                matches.append(_match(os.path.join(real, relative), info))
         return {"matches": matches, "truncated": False, "skipped": skipped}
 
     def file_info(self, path: str) -> FileInfo:
@@ -292,7 +308,7 @@ class Filesystem:
         with self._opened(path, real, _METADATA) as descriptor, _reported(path):
             info = os.fstat(descriptor)
         return {
-            "path": real,
+            "path": _shown(real),
             "type": _kind(info.st_mode),
             "size": info.st_size,
             "modified": datetime.fromtimestamp(info.st_mtime, UTC).isoformat(timespec="seconds"),
@@ -318,7 +334,7 @@ class Filesystem:
                 os.mkdir(name, dir_fd=directory)
                 directory = os.open(name, _DIRECTORY, dir_fd=directory)
                 stack.callback(os.close, directory)
-        return {"path": real, "created": bool(missing)}
+        return {"path": _shown(real), "created": bool(missing)}
 
     def move_file(self, source: str, destination: str) -> Moved:
         """Move or rename a file or directory; a symlink is followed (what moves is what it points to).
@@ -335,7 +351,9 @@ class Filesystem:
             self._parent(source, real_source) as (source_directory, source_name),
             self._parent(destination, real_destination) as (destination_directory, destination_name),
         ):
-            if _lstat(destination_name, destination_directory) is not None:
+            with _reported(destination):
+                existing = _lstat(destination_name, destination_directory)
+            if existing is not None:
                 raise ToolError(f"{destination!r} already exists; move_file does not overwrite")
             with _reported(source):
                 os.rename(
@@ -344,13 +362,13 @@ class Filesystem:
                     src_dir_fd=source_directory,
                     dst_dir_fd=destination_directory,
                 )
-        return {"source": real_source, "destination": real_destination}
+        return {"source": _shown(real_source), "destination": _shown(real_destination)}
 
     def list_roots(self) -> Roots:
         """The directories this server may use (relative paths resolve against the first), whether it
         is read-only, and its size limits in bytes."""
         return {
-            "roots": list(self.roots),
+            "roots": [_shown(root) for root in self.roots],
             "read_only": self.read_only,
             "max_read_bytes": self.max_read_bytes,
             "max_write_bytes": self.max_write_bytes,
@@ -360,6 +378,13 @@ class Filesystem:
         """`path` as an absolute path with symlinks followed; refused unless it lies inside a root."""
         if "\0" in path:
             raise ToolError(f"{path!r} contains a NUL character")
+        try:
+            os.fsencode(path)
+        except UnicodeEncodeError as error:
+            raise ToolError(
+                f"{path!r} cannot be a path: {error.object[error.start]!r} at {error.start} is a lone"
+                " surrogate, not a character"
+            ) from None
         real = os.path.realpath(os.path.join(self.roots[0], path))
         self._check_inside(path, real)
         return real
@@ -367,7 +392,8 @@ class Filesystem:
     def _check_inside(self, path: str, real: str) -> None:
         if not any(PurePath(real).is_relative_to(root) for root in self.roots):
             raise ToolError(
-                f"access denied: {path!r} resolves outside the allowed roots ({', '.join(self.roots)})"
+                f"access denied: {path!r} resolves outside the allowed roots"
+                f" ({', '.join(_shown(root) for root in self.roots)})"
             )
 
     @contextmanager
@@ -395,6 +421,10 @@ class Filesystem:
 
     def _read(self, path: str, real: str, offset: int, length: int | None) -> tuple[bytes, int]:
         """Up to `length` bytes (default: the rest) of the regular file `real` from `offset`; its size."""
+        with _reported(path):
+            info = os.lstat(real)
+        if not stat.S_ISREG(info.st_mode):  # a socket cannot even be opened; a FIFO could block
+            raise _not_a_file(path, info.st_mode)
         with self._opened(path, real, _READ) as descriptor, _reported(path):
             size = _regular_file_size(path, descriptor)
             wanted = max(size - offset, 0) if length is None else length
@@ -417,7 +447,7 @@ class Filesystem:
         with self._parent(path, real) as (directory, name), _reported(path):
             existing = _lstat(name, directory)
             if existing is not None and not stat.S_ISREG(existing.st_mode):
-                raise ToolError(f"{path!r} is not a regular file; nothing was written")
+                raise ToolError(f"{_not_a_file(path, existing.st_mode)}; nothing was written")
             if existing is not None and not os.access(name, os.W_OK, dir_fd=directory):
                 raise ToolError(
                     f"{path!r} is not writable ({stat.filemode(existing.st_mode)}); nothing was written"
@@ -447,6 +477,8 @@ class Filesystem:
         except OSError:
             return None
         try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # replaced since it was listed
+                return None
             return _read_at(descriptor, 0, self.max_read_bytes)
         except OSError:
             return None
@@ -461,13 +493,69 @@ def _resolve_root(root: str) -> str:
     return real
 
 
-def _walk(top: int) -> Generator[tuple[str, str, int], None, None]:
+def _walk(top: int) -> Generator[tuple[str | None, str, int], None, None]:
     """Every entry under the directory `top`, directory by directory in name order, never through a
-    symlink: (its path relative to `top`, its name, a descriptor of its directory)."""
-    for directory, directories, files, descriptor in os.fwalk(".", dir_fd=top):
-        directories.sort()
-        for name in sorted(directories + files):
-            yield os.path.normpath(os.path.join(directory, name)), name, descriptor
+    symlink: (its path relative to `top`, its name, a descriptor of its directory).
+
+    A loop, not a recursion, with one directory open at a time, so that a tree thousands of levels
+    deep needs neither: it goes down by name (O_NOFOLLOW) and back up through `..`, checking that it
+    arrives where it came from. If not (a directory was moved meanwhile), it yields `None` as the
+    path and stops."""
+    current = os.open(".", _DIRECTORY, dir_fd=top)
+    try:
+        above: list[tuple[int, int]] = []  # the identity of each directory above `current`
+        names: list[str] = []  # the path from `top` to `current`
+        pending = [(yield from _entries(current, names))]  # for each level, the directories left to enter
+        while pending:
+            if not pending[-1]:
+                pending.pop()
+                if pending:
+                    parent = _up(current, above.pop())
+                    os.close(current)
+                    current = parent
+                    names.pop()
+                continue
+            name = pending[-1].pop()
+            try:
+                below = os.open(name, _DIRECTORY, dir_fd=current)
+            except OSError:  # removed, replaced by a symlink or unreadable since it was listed
+                continue
+            above.append(_identity(current))
+            os.close(current)
+            current, names = below, [*names, name]
+            pending.append((yield from _entries(current, names)))
+    except _Moved:
+        yield None, "", current
+    finally:
+        os.close(current)
+
+
+def _entries(directory: int, names: list[str]) -> Generator[tuple[str | None, str, int], None, list[str]]:
+    """Yields each entry of `directory` (at `names` below the top) in name order; returns the names of
+    its subdirectories, last first."""
+    with os.scandir(directory) as listing:
+        entries = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing)
+    for name, _ in entries:
+        yield "/".join([*names, name]), name, directory
+    return [name for name, is_directory in reversed(entries) if is_directory]
+
+
+class _Moved(Exception):
+    """A directory of the walk was moved while it was walked."""
+
+
+def _up(directory: int, expected: tuple[int, int]) -> int:
+    """The parent of `directory`, opened, if it is the directory `expected`."""
+    parent = os.open("..", _DIRECTORY, dir_fd=directory)
+    if _identity(parent) != expected:
+        os.close(parent)
+        raise _Moved
+    return parent
+
+
+def _identity(directory: int) -> tuple[int, int]:
+    info = os.fstat(directory)
+    return info.st_dev, info.st_ino
 
 
 def _descriptor_path(descriptor: int) -> str:
@@ -491,8 +579,20 @@ def _reported(path: str) -> Iterator[None]:
 def _regular_file_size(path: str, descriptor: int) -> int:
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
-        raise ToolError(f"{path!r} is not a regular file but a {_kind(info.st_mode)}")
+        raise _not_a_file(path, info.st_mode)
     return info.st_size
+
+
+def _not_a_file(path: str, mode: int) -> ToolError:
+    kinds = {
+        stat.S_IFDIR: "a directory",
+        stat.S_IFIFO: "a FIFO (named pipe)",
+        stat.S_IFSOCK: "a socket",
+        stat.S_IFCHR: "a character device",
+        stat.S_IFBLK: "a block device",
+        stat.S_IFLNK: "a symlink",
+    }
+    return ToolError(f"{path!r} is not a regular file but {kinds.get(stat.S_IFMT(mode), 'a special file')}")
 
 
 def _read_at(descriptor: int, offset: int, length: int) -> bytes:
@@ -533,6 +633,36 @@ def _lstat(name: str, directory: int) -> os.stat_result | None:
         return None
 
 
+def _shown(text: str) -> str:
+    """`text` (a name or path from the file system) as valid Unicode: each byte that is not UTF-8 (which
+    Python holds as a lone surrogate) as `\\xNN`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _entry(name: str, info: os.stat_result) -> Entry:
+    entry: Entry = {"name": _shown(name), "type": _kind(info.st_mode), "size": _size(info)}
+    if entry["name"] != name:
+        entry["escaped"] = True
+    return entry
+
+
+def _match(path: str, info: os.stat_result) -> Match:
+    match: Match = {"path": _shown(path), "type": _kind(info.st_mode), "size": _size(info)}
+    if match["path"] != path:
+        match["escaped"] = True
+    return match
+
+
+def _utf8(argument: str, text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as error:
+        raise ToolError(
+            f"{argument} is not valid text: {error.object[error.start]!r} at {error.start} is a lone"
+            " surrogate, not a character"
+        ) from None
+
+
 def _kind(mode: int) -> Kind:
     if stat.S_ISREG(mode):
         return "file"
@@ -541,13 +671,8 @@ def _kind(mode: int) -> Kind:
     return "symlink" if stat.S_ISLNK(mode) else "other"
 
 
-class _Description(TypedDict):
-    type: Kind
-    size: int | None
-
-
-def _describe(info: os.stat_result) -> _Description:
-    return {"type": _kind(info.st_mode), "size": info.st_size if stat.S_ISREG(info.st_mode) else None}
+def _size(info: os.stat_result) -> int | None:
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 READS = ToolAnnotations(
@@ -566,11 +691,11 @@ ADDS = ToolAnnotations(
 
 def build_server(filesystem: Filesystem) -> MCPServer:
     """An MCP server offering `filesystem`'s tools: the reading ones only if it is read-only."""
-    roots = ", ".join(filesystem.roots)
+    roots = ", ".join(_shown(root) for root in filesystem.roots)
     mode = "read-only" if filesystem.read_only else "read-write"
     server = MCPServer(
         "filesystem",
-        instructions=f"Text files under {roots} ({mode}); relative paths start at {filesystem.roots[0]}.",
+        instructions=f"Text files under {roots} ({mode}); relative paths start at the first.",
     )
     for reader in (
         filesystem.read_file,

@@ -5,6 +5,7 @@ read-only server and every oversize read or write is refused with nothing change
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -71,6 +72,8 @@ def snapshot(base: Path) -> dict[str, str]:
                 state[key] = f"-> {os.readlink(path)}"
             elif path.is_dir():
                 state[key] = "directory"
+            elif not path.is_file():  # a FIFO or a socket: reading one would block
+                state[key] = stat.filemode(path.lstat().st_mode)
             else:
                 state[key] = f"{stat.filemode(path.stat().st_mode)} {path.read_bytes()!r}"
     return state
@@ -392,6 +395,202 @@ def test_a_read_only_server_offers_no_writing_tool_and_refuses_one_called_by_nam
     assert snapshot(tree.base) == before
 
 
+# --- names that are not UTF-8, lone surrogates, special files, deep trees, long names ----------------
+
+
+def create_undecodable(path: bytes, content: bytes) -> None:
+    """A file whose name is not UTF-8 (made through a bytes path, as any program can)."""
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(descriptor, content)
+    os.close(descriptor)
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_and_marked(tools: ToolCollection, tree: Tree) -> None:
+    docs = os.fsencode(tree.root / "docs")
+    create_undecodable(docs + b"/caf\xe9.txt", b"menu\n")
+    os.mkdir(docs + b"/r\xe9sum\xe9s")
+    create_undecodable(docs + b"/r\xe9sum\xe9s/cv.txt", b"menu again\n")
+    os.symlink(b"caf\xe9.txt", docs + b"/link")
+    shown = f"{tree.root}/docs/caf\\xe9.txt"
+    listing = tools["list_directory"](path="docs")
+    assert listing["entries"] == [
+        {"name": "caf\\xe9.txt", "type": "file", "size": 5, "escaped": True},
+        {"name": "deep", "type": "directory", "size": None},
+        {"name": "guide.md", "type": "file", "size": 23},
+        {"name": "link", "type": "symlink", "size": None},
+        {"name": "r\\xe9sum\\xe9s", "type": "directory", "size": None, "escaped": True},
+    ]
+    found = tools["search_files"](path="docs", contains="menu")
+    assert found["matches"] == [
+        {"path": shown, "type": "file", "size": 5, "escaped": True},
+        {"path": f"{tree.root}/docs/r\\xe9sum\\xe9s/cv.txt", "type": "file", "size": 11, "escaped": True},
+    ]
+    assert tools["search_files"](pattern="caf*.txt")["matches"][0]["path"] == shown
+    assert tools["read_file"](path="docs/link") == {
+        "path": shown,
+        "content": "menu\n",
+        "size": 5,
+        "offset": 0,
+        "next_offset": 5,
+    }
+    assert tools["file_info"](path="docs/link")["path"] == shown
+    assert tools["edit_file"](path="docs/link", old_text="menu", new_text="carte")["path"] == shown
+    assert (tree.root / "docs" / "link").read_bytes() == b"carte\n"
+
+
+def test_a_root_whose_name_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path) + b"/r\xe9"
+    os.mkdir(root)
+    shown = f"{tmp_path}/r\\xe9"
+    server = StdioServer(sys.executable, ["-m", MODULE, os.fsdecode(root)], name="files")
+    with ToolCollection.from_mcp(server) as tools:
+        assert tools["list_roots"]()["roots"] == [shown]
+        assert tools["write_file"](path="notes.txt", content="x")["path"] == f"{shown}/notes.txt"
+        assert tools["list_directory"]() == {
+            "path": shown,
+            "entries": [{"name": "notes.txt", "type": "file", "size": 1}],
+            "total": 1,
+        }
+        with pytest.raises(ToolError, match="resolves outside the allowed roots") as refused:
+            tools["read_file"](path="/etc/passwd")
+        assert f"({shown})" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "problem"),
+    [
+        (
+            "read_file",
+            {"path": "\ud800.txt"},
+            "'\\ud800.txt' cannot be a path: '\\ud800' at 0 is a lone surrogate",
+        ),
+        ("list_directory", {"path": "docs/\udfff"}, "cannot be a path: '\\udfff' at 5 is a lone surrogate"),
+        (
+            "write_file",
+            {"path": "new.txt", "content": "a\ud800"},
+            "content is not valid text: '\\ud800' at 1",
+        ),
+        (
+            "edit_file",
+            {"path": "notes.txt", "old_text": "first", "new_text": "\udc00"},
+            "new_text is not valid",
+        ),
+        ("search_files", {"contains": "\ud800"}, "contains is not valid text"),
+    ],
+)
+def test_lone_surrogates_are_refused_clearly(
+    tree: Tree, tool: str, arguments: dict[str, Any], problem: str
+) -> None:
+    """No JSON parser lets a lone surrogate through to a server; an in-process client can send one."""
+    before = snapshot(tree.base)
+
+    async def call() -> tuple[CallToolResult, CallToolResult]:
+        async with Client(build_server(Filesystem([str(tree.root)]))) as client:
+            return await client.call_tool(tool, arguments), await client.call_tool("list_roots", {})
+
+    refused, answered = anyio.run(call)
+    assert refused.is_error and isinstance(refused.content[0], TextContent)
+    assert problem in refused.content[0].text
+    assert not answered.is_error
+    assert snapshot(tree.base) == before
+
+
+def test_a_name_that_is_not_utf8_given_in_process_names_that_file(tree: Tree) -> None:
+    create_undecodable(os.fsencode(tree.root) + b"/\xff.txt", b"bytes\n")
+    read = Filesystem([str(tree.root)]).read_file(os.fsdecode(b"\xff.txt"))
+    assert (read["path"], read["content"]) == (f"{tree.root}/\\xff.txt", "bytes\n")
+
+
+def test_special_files_are_refused_without_blocking(tools: ToolCollection, tree: Tree) -> None:
+    os.mkfifo(tree.root / "pipe")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(tree.root / "socket"))
+        before = snapshot(tree.base)
+        refusals = {
+            ("read_file", "pipe"): "'pipe' is not a regular file but a FIFO (named pipe)",
+            ("read_file", "socket"): "'socket' is not a regular file but a socket",
+            ("edit_file", "pipe"): "'pipe' is not a regular file but a FIFO (named pipe)",
+            (
+                "write_file",
+                "pipe",
+            ): "'pipe' is not a regular file but a FIFO (named pipe); nothing was written",
+            ("write_file", "socket"): "'socket' is not a regular file but a socket; nothing was written",
+        }
+        for (tool, path), problem in refusals.items():
+            arguments = {"path": path, "content": "x", "old_text": "a", "new_text": "b"}
+            with pytest.raises(ToolError) as refused:
+                tools[tool](**{name: arguments[name] for name in tools[tool].input_schema["required"]})
+            assert problem in str(refused.value)
+        assert tools["search_files"](contains="first")["matches"] == [
+            {"path": str(tree.root / "notes.txt"), "type": "file", "size": 23}
+        ]
+        assert tools["file_info"](path="pipe")["permissions"].startswith("p")
+        assert snapshot(tree.base) == before
+
+
+def remove_chain(top: Path) -> None:
+    """Removes a chain of directories `d/d/d/...` a level at a time (shutil.rmtree recurses)."""
+    while (top / "d").exists():
+        for entry in (top / "d").iterdir():
+            if entry.name != "d":
+                entry.unlink()
+        if (top / "d" / "d").exists():
+            (top / "d" / "d").rename(top / "next")
+        (top / "d").rmdir()
+        if (top / "next").exists():
+            (top / "next").rename(top / "d")
+
+
+def test_a_tree_1500_levels_deep_is_searched(tools: ToolCollection, tree: Tree) -> None:
+    depth = 1_500
+    directory = os.open(tree.root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=directory)
+            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=directory)
+            os.close(directory)
+            directory = below
+        needle = os.open("needle.txt", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=directory)
+        os.write(needle, b"found it\n")
+        os.close(needle)
+    finally:
+        os.close(directory)
+    try:
+        bottom = f"{tree.root}{'/d' * depth}/needle.txt"
+        assert tools["search_files"](pattern="needle.txt", contains="found", max_results=1_000) == {
+            "matches": [{"path": bottom, "type": "file", "size": 9}],
+            "truncated": False,
+            "skipped": 0,
+        }
+        assert tools["read_file"](path=bottom)["content"] == "found it\n"
+        assert len(tools["search_files"](pattern="d", max_results=1_000)["matches"]) == 1_000
+    finally:
+        remove_chain(tree.root)
+
+
+LONG = "n" * 300
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("read_file", {"path": LONG}),
+        ("read_file", {"path": "a/" * 2_500 + "b"}),
+        ("list_directory", {"path": LONG}),
+        ("file_info", {"path": LONG}),
+        ("search_files", {"path": LONG}),
+        ("write_file", {"path": LONG, "content": "x"}),
+        ("create_directory", {"path": LONG}),
+        ("move_file", {"source": "notes.txt", "destination": LONG}),
+        ("move_file", {"source": LONG, "destination": "elsewhere.txt"}),
+    ],
+)
+def test_names_too_long_are_refused_clearly(
+    shared: ToolCollection, shared_tree: Tree, tool: str, arguments: dict[str, Any]
+) -> None:
+    assert_refused(shared, shared_tree, tool, arguments, "File name too long")
+
+
 # --- time of check, time of use: a directory swapped for a symlink after the path was checked ------
 
 
@@ -411,6 +610,29 @@ def swapping(tree: Tree, monkeypatch: pytest.MonkeyPatch) -> Filesystem:
 
     monkeypatch.setattr(filesystem, "_resolve", check_then_swap)
     return filesystem
+
+
+def test_a_search_stops_where_a_directory_it_is_in_is_moved_away(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/deep is moved out of the root while its file is searched: going back up through `..` would
+    lead outside, so the search stops there, marked truncated."""
+    filesystem = Filesystem([str(tree.root)])
+    read = filesystem._searchable_content
+
+    def read_then_move(name: str, directory: int, size: int) -> bytes | None:
+        content = read(name, directory, size)
+        if name == "todo.txt":
+            (tree.root / "docs" / "deep").rename(tree.outside / "deep")
+        return content
+
+    monkeypatch.setattr(filesystem, "_searchable_content", read_then_move)
+    result = filesystem.search_files(contains="guide")
+    assert result == {
+        "matches": [{"path": str(tree.root / "docs" / "deep" / "todo.txt"), "type": "file", "size": 18}],
+        "truncated": True,
+        "skipped": 0,
+    }
 
 
 def test_a_read_through_a_swapped_directory_is_refused(swapping: Filesystem, tree: Tree) -> None:

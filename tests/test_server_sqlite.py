@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
+from mcp import Client
+from mcp_types import CallToolResult, TextContent
 
 from mcpagents import StdioServer, ToolCollection, ToolError
 from mcpagents.errors import MCPServerError
+from mcpagents.servers.sqlite import Limits, build_server
 from tests.conftest import inspector
 
 SERVER_MODULE = "mcpagents.servers.sqlite"
@@ -128,6 +133,7 @@ def test_queries_take_parameters_and_return_json_safe_values(readonly: ToolColle
         "rows": [["The Dispossessed", {"base64": "iVBORw=="}], ["Lathe of Heaven", None]],
         "row_count": 2,
         "truncated": False,
+        "truncated_by": None,
     }
     named = readonly["query"](
         sql="SELECT :blob = x'0001', 1e999, length(:text)",
@@ -140,6 +146,7 @@ def test_rows_are_capped_by_the_server_and_per_call(readonly: ToolCollection) ->
     series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 12) SELECT i FROM n"
     capped = readonly["query"](sql=series)
     assert capped["rows"] == [[1], [2], [3], [4], [5]] and capped["row_count"] == 5 and capped["truncated"]
+    assert capped["truncated_by"] == "max_rows"
     assert readonly["query"](sql=series, max_rows=2)["rows"] == [[1], [2]]
     assert readonly["query"](sql=series, max_rows=500)["row_count"] == 5
     assert readonly["query"](sql="SELECT 1", max_rows=1)["truncated"] is False
@@ -200,6 +207,121 @@ def test_a_runaway_query_is_stopped_at_the_time_limit(readonly: ToolCollection) 
     with pytest.raises(ToolError, match="the statement ran longer than 1 s and was stopped"):
         readonly["query"](sql=RUNAWAY)
     assert readonly["query"](sql="SELECT count(*) FROM authors")["rows"] == [[2]]
+
+
+def server_processes(database: Path) -> dict[int, int]:
+    """The server's processes for `database` (the server and its worker): their peak memory in MiB."""
+    peaks = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+            if SERVER_MODULE.encode() in command and str(database).encode() in command:
+                status = (entry / "status").read_text()
+                peaks[int(entry.name)] = int(status.split("VmHWM:")[1].split()[0]) // 1024
+        except (OSError, ValueError, IndexError):  # not a process, or one that ended meanwhile
+            continue
+    return peaks
+
+
+VALUE_LIMIT = "a value would be larger than the 16,777,216 bytes this server lets SQLite build"
+MEMORY_LIMIT = "the statement needed more than the 134,217,728 bytes of memory this server lets SQLite use"
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT zeroblob(200000000)", VALUE_LIMIT),
+        ("SELECT randomblob(200000000)", VALUE_LIMIT),
+        ("SELECT length(hex(zeroblob(10000000)))", VALUE_LIMIT),
+        ("SELECT replace(hex(zeroblob(1000)), '0', hex(zeroblob(5000000)))", VALUE_LIMIT),
+        (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 200)"
+            " SELECT group_concat(hex(zeroblob(100000))) FROM n",
+            VALUE_LIMIT,
+        ),
+        ("SELECT " + ", ".join(["zeroblob(15000000)"] * 20), MEMORY_LIMIT),
+    ],
+)
+def test_values_too_large_to_build_are_refused_with_memory_bounded(
+    readonly: ToolCollection, library: Path, sql: str, message: str
+) -> None:
+    # Before SQLite's limits were set, the first of these took the server to 2.1 GB, with no answer in 60 s.
+    with pytest.raises(ToolError) as refused:
+        readonly["query"].call_with({"sql": sql}, timeout=30)
+    assert message in str(refused.value)
+    assert readonly["query"](sql="SELECT count(*) FROM books")["rows"] == [[3]]
+    assert max(server_processes(library).values()) < 400
+
+
+def test_results_are_capped_in_bytes(library: Path) -> None:
+    with ToolCollection.from_mcp(sqlite_server(library, "--max-bytes", "1000")) as tools:
+        query = tools["query"]
+        capped = query(
+            sql="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)"
+            " SELECT printf('%.*c', 100, 'x') FROM n"
+        )
+        assert capped["row_count"] == 10 and capped["truncated_by"] == "max_bytes" and capped["truncated"]
+        assert query(sql="SELECT zeroblob(600)")["rows"] == [[{"base64": "A" * 800}]]  # 814 bytes as base64
+        with pytest.raises(ToolError) as refused:
+            query(sql="SELECT 1 AS small, printf('%.*c', 5000, 'x') AS big")
+        assert (
+            "the first row takes 5,001 bytes, more than a result may hold (1,000 bytes, --max-bytes);"
+            " its largest value is column 'big' (5,000 bytes): select less of it" in str(refused.value)
+        )
+        assert query(sql="SELECT substr(printf('%.*c', 5000, 'x'), 1, 3)")["rows"] == [["xxx"]]
+        # At least 1 MiB may be built, so that a stored value can still be cut or measured.
+        with pytest.raises(ToolError, match="larger than the 1,048,576 bytes this server lets SQLite build"):
+            query(sql="SELECT length(zeroblob(2000000))")
+
+
+def test_a_statement_stuck_inside_one_step_is_killed_at_twice_the_time_limit(library: Path) -> None:
+    # instr() of two long strings is one step of SQLite's, quadratic: about 80 s here.
+    stuck = "SELECT instr(printf('%.*c', 4000000, 'a'), printf('%.*c', 2000000, 'a') || 'b')"
+    with ToolCollection.from_mcp(sqlite_server(library, "--timeout", "1")) as tools:
+        assert tools["query"](sql="SELECT 1")["rows"] == [[1]]
+        before = set(server_processes(library))
+        with pytest.raises(ToolError, match="the statement ran longer than 1 s and was stopped"):
+            tools["query"].call_with({"sql": stuck}, timeout=20)
+        assert tools["query"](sql="SELECT count(*) FROM authors")["rows"] == [[2]]
+        assert tools["list_tables"]()["tables"][0] == {"name": "authors", "type": "table"}
+        after = set(server_processes(library))
+    assert len(before - after) == 1  # the stuck worker is gone, a new one answered
+    assert len(after - before) == 1
+
+
+def test_a_writing_statement_stays_within_the_memory_limit(data: Path) -> None:
+    with ToolCollection.from_mcp(sqlite_server(data / "new.sqlite3", "--writable")) as tools:
+        tools["execute"](sql="CREATE TABLE t (v)")
+        with pytest.raises(ToolError, match=MEMORY_LIMIT):
+            tools["execute"].call_with({"sql": "INSERT INTO t VALUES (randomblob(300000000))"}, timeout=30)
+        assert tools["execute"](sql="INSERT INTO t VALUES (1)") == {"rows_affected": 1, "last_row_id": 1}
+
+
+@pytest.mark.parametrize("flags", [["--max-bytes", "0"], ["--max-rows", "0"], ["--timeout", "inf"]])
+def test_bad_limits_stop_the_server_with_a_clear_message(library: Path, flags: list[str]) -> None:
+    command = [sys.executable, "-m", SERVER_MODULE, str(library), *flags]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert (
+        "--max-rows and --max-bytes must be at least 1, and --timeout a finite number of seconds above 0"
+        in done.stderr
+    )
+
+
+def test_a_lone_surrogate_is_refused_in_process(library: Path) -> None:
+    """No JSON parser lets a lone surrogate through to a server; an in-process client can send one."""
+
+    async def call() -> tuple[CallToolResult, CallToolResult]:
+        async with Client(build_server(library, writable=False, limits=Limits())) as client:
+            refused = await client.call_tool("query", {"sql": "SELECT ?", "parameters": ["\ud800"]})
+            return refused, await client.call_tool("query", {"sql": "SELECT count(*) FROM books"})
+
+    refused, answered = anyio.run(call)
+    assert refused.is_error and isinstance(refused.content[0], TextContent)
+    assert (
+        "the SQL or a parameter is not valid text: '\\ud800' is a lone surrogate" in refused.content[0].text
+    )
+    assert answered.structured_content is not None and answered.structured_content["rows"] == [[3]]
 
 
 def test_a_missing_database_is_an_error_and_is_not_created(data: Path) -> None:
@@ -290,4 +412,5 @@ def test_the_inspector_queries_the_database(library: Path, tmp_path: Path) -> No
         "rows": [["Ursula"], ["Stanisław"]],
         "row_count": 2,
         "truncated": False,
+        "truncated_by": None,
     }

@@ -71,6 +71,8 @@ def test_optional_parameters_stay_optional_and_unions_keep_their_types(tools: To
         ({"a": True}, "add(): argument 'a' must be integer, got boolean true"),
         ({"a": 1.5}, "add(): argument 'a' must be integer, got number 1.5"),
         ({"a": 1, "b": None}, "add(): argument 'b' must be integer, got null"),
+        ({"a": float("nan")}, "add(): argument 'a' is nan, which JSON cannot carry"),
+        ({"a": float("-inf")}, "add(): argument 'a' is -inf, which JSON cannot carry"),
     ],
 )
 def test_bad_arguments_are_refused_before_sending(
@@ -80,6 +82,15 @@ def test_bad_arguments_are_refused_before_sending(
         tools["add"](**arguments)
     assert str(caught.value).startswith(expected)
     assert (caught.value.tool, caught.value.server) == ("add", "calc")
+
+
+def test_text_that_cannot_be_utf8_is_refused_and_the_connection_kept(tools: ToolCollection) -> None:
+    for note in ("\udcff.txt", ["ok", {"\ud800": 1}]):
+        with pytest.raises(ToolArgumentError) as caught:
+            tools["convert"](value=1, unit="c", note=note)
+        assert "convert(): argument 'note' holds a lone surrogate" in str(caught.value)
+        assert "which JSON text cannot carry" in str(caught.value)
+    assert tools["convert"](value=32, unit="f", note=" C") == "0.0 C", "the same connection goes on"
 
 
 def test_enum_errors_list_the_allowed_values(tools: ToolCollection) -> None:

@@ -31,7 +31,7 @@ class ServerLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stream = self.path.open("ab")
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        stream.write(f"--- {stamp} mcpagents starts: {description}\n".encode())
+        stream.write(f"--- {stamp} mcpagents starts: {description}\n".encode(errors="backslashreplace"))
         stream.flush()
         self._start_offset = stream.tell()
         return stream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -167,19 +168,42 @@ def _compile(schema: dict[str, Any], tool: str) -> Any:
 
 
 def _to_json(value: Any, where: str, checker: ArgumentChecker) -> Any:
-    """Plain JSON data: tuples become lists; anything else that is not JSON is refused."""
-    if value is None or isinstance(value, str | bool | int | float):
+    """Plain JSON data: tuples become lists; anything else that is not JSON is refused, as are texts
+    that cannot be UTF-8 (a lone surrogate) and numbers JSON has no word for (NaN, infinities)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        return _text(value, where, checker)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _not_json(f"{where} is {value}, which JSON cannot carry", checker)
         return value
     if isinstance(value, list | tuple):
         return [_to_json(item, where, checker) for item in value]
     if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
-        return {key: _to_json(item, where, checker) for key, item in value.items()}
-    raise ToolArgumentError(
+        return {_text(key, where, checker): _to_json(item, where, checker) for key, item in value.items()}
+    raise _not_json(
         f"{where} is a {type(value).__name__}, which is not JSON data (use str, int, float, bool, None, "
         "lists and dicts)",
-        tool=checker.tool,
-        server=checker.server,
+        checker,
     )
+
+
+def _text(value: str, where: str, checker: ArgumentChecker) -> str:
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError as error:
+            raise _not_json(
+                f"{where} holds a lone surrogate ({value[error.start]!r} at index {error.start}), which JSON"
+                " text cannot carry",
+                checker,
+            ) from None
+    return value
+
+
+def _not_json(message: str, checker: ArgumentChecker) -> ToolArgumentError:
+    return ToolArgumentError(message, tool=checker.tool, server=checker.server)
 
 
 def _location(path: Iterable[Any]) -> str:
