@@ -48,22 +48,13 @@ def test_runs_started_at_once_from_threads_all_get_the_tools() -> None:
 
 
 def gated_calc(tmp_path: Path) -> tuple[Path, StdioServer]:
-    """The calc server, started once a line comes through the gate (a FIFO): until then, whoever opens
-    it is opening the tools."""
+    """The calc server, whose first start waits for a line through the gate (a FIFO): until then,
+    whoever opens it is opening the tools. Later starts pass (the first marks the gate used before it
+    waits at it)."""
     gate = tmp_path / "gate"
     os.mkfifo(gate)
-    command = ["-c", 'head -n 1 "$0" > /dev/null && exec "$@"', str(gate), sys.executable, str(CALC_SERVER)]
-    return gate, StdioServer("sh", command, name="calc")
-
-
-async def release(gate: Path) -> None:
-    """Let the server at the gate start (once it is there)."""
-
-    def write() -> None:
-        with gate.open("w") as opened:
-            opened.write("go\n")
-
-    await anyio.to_thread.run_sync(write)
+    script = 'if [ ! -e "$0.used" ]; then touch "$0.used"; head -n 1 "$0" > /dev/null; fi; exec "$@"'
+    return gate, StdioServer("sh", ["-c", script, str(gate), sys.executable, str(CALC_SERVER)], name="calc")
 
 
 @pytest.mark.anyio
@@ -100,9 +91,7 @@ async def test_a_run_cancelled_while_the_tools_open_leaves_the_opening_to_the_ne
                 group.cancel_scope.cancel()
             with opening:  # the cancelled run did not wait for its server: it goes on, to be stopped
                 opening.write("go\n")
-            async with anyio.create_task_group() as group:
-                group.start_soon(release, gate)
-                answer = await agent.arun("add")
+            answer = await agent.arun("add")
     finally:
         await agent.aclose()
     assert answer == "42"
