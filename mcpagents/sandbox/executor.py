@@ -264,7 +264,7 @@ class PythonExecutor:
         self, worker: _Worker, request: dict[str, Any], tool_calls: set[asyncio.Task[None]]
     ) -> tuple[str, dict[str, Any], int, str | None]:
         """Send the step, then perform its tool calls until the worker is done, dies or overruns."""
-        calls = 0
+        outcome, calls = "done", 0
         message: dict[str, Any] = {}
         gate = _CallGate()
         with anyio.CancelScope() as limit:
@@ -281,7 +281,8 @@ class PythonExecutor:
                     if kind == "done":
                         continue  # a late or forged answer to another step
                     if kind != "call":
-                        return "garbage", message, calls, None
+                        outcome = "garbage"
+                        break
                     if message.get("step") != request["step"] or size > protocol.MAX_CALL_BYTES:
                         _refuse(worker, message, size)
                         continue
@@ -294,15 +295,16 @@ class PythonExecutor:
                     tool_calls.add(task)
                     task.add_done_callback(tool_calls.discard)
             except WorkerGone:
-                return "gone", message, calls, watch.exceeded
+                outcome = "gone"
             except protocol.ProtocolError:
-                return "garbage", message, calls, watch.exceeded
+                outcome = "garbage"
             finally:
-                with anyio.CancelScope(shield=True):
-                    await watch.finish()
+                scratch_due = watch.stop()
         if limit.cancelled_caught:
-            return "timeout", message, calls, watch.exceeded
-        return "done", message, calls, watch.exceeded
+            outcome = "timeout"
+        if scratch_due:
+            await watch.check_scratch()
+        return outcome, message, calls, watch.exceeded
 
     async def _perform(
         self, worker: _Worker, call: dict[str, Any], watch: StepWatch, gate: _CallGate, size: int

@@ -83,10 +83,10 @@ class ScratchQuota:
         """Between steps the worker is frozen: the last measure is where this step starts."""
         self.step_start = self.last
 
-    async def excess_after(self, seconds: float) -> str | None:
-        """At the end of a step that ran `seconds`: `excess()`, if the folder is due a measure."""
+    def ran(self, seconds: float) -> bool:
+        """A step ran `seconds`: whether the folder is due a measure (`excess()`)."""
         self.unchecked += seconds
-        return await self.excess() if self.unchecked >= CHECK_INTERVAL else None
+        return self.unchecked >= CHECK_INTERVAL
 
     async def excess(self) -> str | None:
         """What the folder holds beyond its allowance now (None: within it)."""
@@ -157,13 +157,18 @@ class StepWatch:
             self.tool_wait_left -= now - self.calls_since
             self.scope.deadline = now + self.left
 
-    async def finish(self) -> None:
-        """The step ended: stop watching, and check the scratch folder one last time."""
+    def stop(self) -> bool:
+        """The step ended: stop watching. True when the scratch folder is due a last check
+        (`check_scratch`)."""
         self._timer.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
-        if self.exceeded is None and self._scratch is not None:
-            self.exceeded = await self._scratch.excess_after(anyio.current_time() - self.started)
+        ran = anyio.current_time() - self.started
+        return self.exceeded is None and self._scratch is not None and self._scratch.ran(ran)
+
+    async def check_scratch(self) -> None:
+        assert self._scratch is not None
+        self.exceeded = await self._scratch.excess()
 
     def _start_watching(self) -> None:
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
