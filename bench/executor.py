@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import anyio
 
-from mcpagents import PythonExecutor, ToolCollection, tool
+from mcpagents import ExecutorOptions, PythonExecutor, ToolCollection, tool
 
 STARTS = 15
 ROUNDS = 15
@@ -47,12 +47,12 @@ async def measure(mode: str, tools: ToolCollection) -> dict[str, float]:
     starts = []
     for _ in range(STARTS):
         began = time.perf_counter()
-        executor = PythonExecutor(tools, mode=mode)  # type: ignore[arg-type]
+        executor = PythonExecutor(tools, ExecutorOptions(mode=mode))  # type: ignore[arg-type]
         await executor.start()
         starts.append(time.perf_counter() - began)
         await executor.aclose()
     timings: dict[str, list[float]] = {"step": [], "call": [], "mapped": [], "direct": [], "instant": []}
-    async with PythonExecutor([*tools, Instant()], mode=mode) as executor:  # type: ignore[arg-type]
+    async with PythonExecutor([*tools, Instant()], ExecutorOptions(mode=mode)) as executor:  # type: ignore[arg-type]
         await executor.run("x = 0")
         for _ in range(ROUNDS):
             began = time.perf_counter()

@@ -27,8 +27,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from mcpagents import StdioServer, ToolCollection
-from mcpagents.connections.logs import ServerLog
 from mcpagents.connections.stdio import StdioTransport
+from mcpagents.logs import ServerLog
 
 SERVER = Path(__file__).with_name("echo_server.py")
 ARGUMENTS = {"a": 1, "b": 2}

@@ -1,0 +1,2 @@
+"""Host integrations, installed as `mcpagents.hosts`: the MCP config files of Claude Desktop, VS Code,
+Cursor and Claude Code, edited (`config_file`). Reading them is `mcpagents.connections.host_config`."""

@@ -15,13 +15,15 @@ _EXPORTS = {
     "StdioServer": "mcpagents.connections.specs",
     "HttpServer": "mcpagents.connections.specs",
     "InProcessServer": "mcpagents.connections.specs",
+    "TransportServer": "mcpagents.connections.specs",
+    "ServerSpec": "mcpagents.connections.specs",
     "load_server_config": "mcpagents.connections.host_config",
     "ToolCollection": "mcpagents.tools.collection",
     "Tool": "mcpagents.tools.tool",
     "Progress": "mcpagents.tools.tool",
     "tool": "mcpagents.tools.local",
     "local_server": "mcpagents.tools.local",
-    "Image": "mcpagents.tools.content",
+    "Image": "mcpagents.tools.image",
     "Audio": "mcpagents.tools.content",
     "Resource": "mcpagents.tools.content",
     "ResourceLink": "mcpagents.tools.content",
@@ -31,6 +33,7 @@ _EXPORTS = {
     "RunResult": "mcpagents.agents.results",
     "AgentMemory": "mcpagents.agents.memory",
     "ActionStep": "mcpagents.agents.memory",
+    "ToolCallRecord": "mcpagents.agents.memory",
     "PlanningStep": "mcpagents.agents.memory",
     "FinalAnswerStep": "mcpagents.agents.memory",
     "AgentEvent": "mcpagents.agents.results",
@@ -49,6 +52,7 @@ _EXPORTS = {
     "ChatMessage": "mcpagents.models.messages",
     "ToolCall": "mcpagents.models.messages",
     "ToolDefinition": "mcpagents.models.messages",
+    "ModelRequest": "mcpagents.models.messages",
     "ModelResponse": "mcpagents.models.messages",
     "TokenUsage": "mcpagents.models.messages",
     "JsonSchemaFormat": "mcpagents.models.messages",
@@ -65,7 +69,12 @@ _EXPORTS = {
     "SandboxUnavailableError": "mcpagents.errors",
     "WorkerFailed": "mcpagents.errors",
     "PythonExecutor": "mcpagents.sandbox.executor",
+    "ExecutorOptions": "mcpagents.sandbox.interface",
+    "CodeExecutor": "mcpagents.sandbox.interface",
+    "StepResult": "mcpagents.sandbox.interface",
     "Conversation": "mcpagents.agents.conversation",
+    "RunContext": "mcpagents.agents.run_context",
+    "register_agent_type": "mcpagents.agents.registry",
     "serve": "mcpagents.serving.serve",
     "aserve": "mcpagents.serving.serve",
     "serve_workers": "mcpagents.serving.workers",
@@ -94,6 +103,10 @@ if TYPE_CHECKING:
         AgentMemory as AgentMemory,
         FinalAnswerStep as FinalAnswerStep,
         PlanningStep as PlanningStep,
+        ToolCallRecord as ToolCallRecord,
+    )
+    from mcpagents.agents.registry import (
+        register_agent_type as register_agent_type,
     )
     from mcpagents.agents.results import (
         AgentEvent as AgentEvent,
@@ -104,6 +117,9 @@ if TYPE_CHECKING:
         ToolCallStarted as ToolCallStarted,
         ToolProgress as ToolProgress,
     )
+    from mcpagents.agents.run_context import (
+        RunContext as RunContext,
+    )
     from mcpagents.agents.tool_calling_agent import (
         ToolCallingAgent as ToolCallingAgent,
     )
@@ -113,7 +129,9 @@ if TYPE_CHECKING:
     from mcpagents.connections.specs import (
         HttpServer as HttpServer,
         InProcessServer as InProcessServer,
+        ServerSpec as ServerSpec,
         StdioServer as StdioServer,
+        TransportServer as TransportServer,
     )
     from mcpagents.errors import (
         AgentError as AgentError,
@@ -142,6 +160,7 @@ if TYPE_CHECKING:
         ChatMessage as ChatMessage,
         CodeFormat as CodeFormat,
         JsonSchemaFormat as JsonSchemaFormat,
+        ModelRequest as ModelRequest,
         ModelResponse as ModelResponse,
         TokenUsage as TokenUsage,
         ToolCall as ToolCall,
@@ -156,6 +175,11 @@ if TYPE_CHECKING:
     )
     from mcpagents.sandbox.executor import (
         PythonExecutor as PythonExecutor,
+    )
+    from mcpagents.sandbox.interface import (
+        CodeExecutor as CodeExecutor,
+        ExecutorOptions as ExecutorOptions,
+        StepResult as StepResult,
     )
     from mcpagents.serving.http_app import (
         http_app as http_app,
@@ -180,9 +204,11 @@ if TYPE_CHECKING:
     )
     from mcpagents.tools.content import (
         Audio as Audio,
-        Image as Image,
         Resource as Resource,
         ResourceLink as ResourceLink,
+    )
+    from mcpagents.tools.image import (
+        Image as Image,
     )
     from mcpagents.tools.local import (
         local_server as local_server,

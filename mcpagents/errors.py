@@ -1,4 +1,23 @@
-"""The exceptions mcpagents raises. Every message names what failed and what to do about it."""
+"""The exceptions mcpagents raises. Every message names what failed and what to do about it.
+
+    MCPAgentsError
+    ├── ConfigError (ValueError)         a mistake in a config file, a spec, an option or an argument
+    ├── UsageError (RuntimeError)        an object used in a state that does not allow it
+    ├── MCPServerError                   an MCP server could not be started or reached, or it died
+    ├── ToolError                        a tool call failed (the server said so, or it could not be made)
+    │   ├── ToolArgumentError (ValueError)   the arguments do not match the tool's input schema
+    │   ├── ToolTimeoutError (TimeoutError)  no answer within the call's timeout
+    │   ├── ToolNotFoundError (LookupError)  no tool of that name
+    │   └── ToolDefinitionChangedError       a pinned tool changed
+    ├── ModelError                       a model could not answer
+    ├── AgentError                       a run could not go on
+    │   └── ChainError                   a call refused for its chain of agents (cycle, depth, deadline)
+    ├── SandboxUnavailableError          the code executor cannot confine code as its mode requires
+    └── WorkerFailed                     a worker process of `serve --workers` could not start
+
+Errors from Python itself (a `TypeError` for a wrong argument type, say) pass through as they are; an
+error that has a cause keeps it (`raise ... from cause`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +29,13 @@ class MCPAgentsError(Exception):
 
 
 class ConfigError(MCPAgentsError, ValueError):
-    """A configuration file or entry is malformed; the message names the file, the entry and the fix."""
+    """A configuration file or entry is malformed, or an option has a value it cannot have; the message
+    names the file, the entry and the fix."""
+
+
+class UsageError(MCPAgentsError, RuntimeError):
+    """An object used in a state that does not allow it: closed, not open yet, or called from the
+    event loop it is waiting for."""
 
 
 class MCPServerError(MCPAgentsError):

@@ -22,21 +22,26 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
-from mcpagents.connections.host_config import expand_variables, load_server_config, load_server_entry
-from mcpagents.connections.specs import HttpServer, StdioServer
+from mcpagents.agents.registry import agent_type as registered_type, agent_type_names, takes_executor_options
+from mcpagents.connections.host_config import (
+    ConfiguredServer,
+    expand_variables,
+    load_server_config,
+    load_server_entry,
+)
+from mcpagents.connections.specs import StdioServer
 from mcpagents.errors import ConfigError
 from mcpagents.models.resolve import DEFAULT_MODELS, MODEL_VARIABLE
+from mcpagents.sandbox.interface import ExecutorMode, ExecutorOptions
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
     from mcpagents.tools.collection import ToolCollection
 
-AgentType = Literal["code", "tool_calling"]
-ManagedAgentServer = StdioServer | HttpServer
 
 KEYS = (
     "name",
@@ -53,18 +58,7 @@ KEYS = (
     "exclude",
     "agents",
 )
-EXECUTOR_KEYS = (
-    "mode",
-    "authorized_imports",
-    "step_timeout",
-    "tool_wait_limit",
-    "memory_mb",
-    "file_mb",
-    "disk_mb",
-    "max_files",
-    "open_files",
-    "output_limit",
-)
+EXECUTOR_KEYS = tuple(option.name for option in fields(ExecutorOptions))
 _SPEC_AGENT_KEYS = ("spec", "env")
 _URL_AGENT_KEYS = ("url", "headers", "type", "name")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -77,7 +71,8 @@ class AgentSpec:
     """A parsed and checked agent spec file. `build()` makes the agent it describes.
 
     `model` is a model string (`resolve_model`; None for the default model) and `model_options` the
-    options for its constructor; `executor` holds `CodeAgent` keywords (`executor_mode`, ...);
+    options for its constructor; `type` names an agent type (`mcpagents.agents.registry`); `executor`
+    holds the options of a code executor, for types that run code;
     `servers` are the `mcpServers` entries by name and `managed_agents` the servers of the agents it
     manages (`mcpagents serve CHILD.yaml` over stdio, or a URL).
     """
@@ -85,18 +80,18 @@ class AgentSpec:
     path: Path
     name: str
     description: str
-    type: AgentType = "code"
+    type: str = "code"
     model: str | None = None
     model_options: Mapping[str, Any] = field(default_factory=dict)
     instructions: str | None = None
     max_steps: int | None = None
     planning_interval: int | None = None
     output_schema: dict[str, Any] | None = None
-    executor: Mapping[str, Any] = field(default_factory=dict)
-    servers: Mapping[str, StdioServer | HttpServer] = field(default_factory=dict)
+    executor: ExecutorOptions | None = None
+    servers: Mapping[str, ConfiguredServer] = field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    managed_agents: tuple[ManagedAgentServer, ...] = ()
+    managed_agents: tuple[ConfiguredServer, ...] = ()
 
     def tools(self) -> ToolCollection | None:
         """The tools of the spec's `mcpServers`, filtered by `include`/`exclude` (None without servers)."""
@@ -110,8 +105,7 @@ class AgentSpec:
 
     def build(self, *, verbosity_level: int = 1) -> MultiStepAgent:
         """A new agent as the spec describes it; its servers start on its first run (or `with agent:`)."""
-        from mcpagents.agents.code_agent import CodeAgent
-        from mcpagents.agents.tool_calling_agent import ToolCallingAgent
+        from mcpagents.agents.registry import agent_type
         from mcpagents.models.resolve import resolve_model
 
         try:
@@ -129,9 +123,9 @@ class AgentSpec:
         }
         if self.max_steps is not None:
             options["max_steps"] = self.max_steps
-        if self.type == "code":
-            return CodeAgent(self.tools(), model, **self.executor, **options)
-        return ToolCallingAgent(self.tools(), model, **options)
+        if self.executor is not None:
+            options["executor_options"] = self.executor
+        return agent_type(self.type)(self.tools(), model, **options)
 
 
 def load_spec(path: str | os.PathLike[str]) -> AgentSpec:
@@ -163,9 +157,9 @@ def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path,
     data = _read_yaml(path, where)
     reader = _Reader(where, path, environ, chain)
     reader.check_keys(data, KEYS, "")
-    agent_type = reader.choice(data.get("type", "code"), "type", get_args(AgentType))
-    if data.get("executor") is not None and agent_type != "code":
-        raise reader.fail("executor", "only for type code (a tool_calling agent runs no code)")
+    agent_type = reader.agent_type(data.get("type", "code"))
+    if data.get("executor") is not None and not takes_executor_options(registered_type(agent_type)):
+        raise reader.fail("executor", f"only for types that run code (a {agent_type} agent runs none)")
     model, model_options = reader.model(data.get("model"))
     return AgentSpec(
         path=path,
@@ -328,36 +322,32 @@ class _Reader:
             raise self.fail(key, f"not a valid JSON Schema: {error.message}") from error
         return schema
 
-    def executor(self, value: Any) -> dict[str, Any]:
+    def agent_type(self, value: Any) -> str:
+        choices = agent_type_names()
+        if value not in choices:
+            raise self.expected("type", " or ".join(choices), value)
+        return str(value)
+
+    def executor(self, value: Any) -> ExecutorOptions | None:
         if value is None:
-            return {}
+            return None
         section = self.mapping(value, "executor", "a mapping of " + ", ".join(EXECUTOR_KEYS))
         self.check_keys(section, EXECUTOR_KEYS, "executor")
+        defaults = ExecutorOptions()
         options: dict[str, Any] = {}
-        if "mode" in section:
-            options["executor_mode"] = self.choice(section["mode"], "executor.mode", ("local", "sandbox"))
-        if "authorized_imports" in section:
-            options["authorized_imports"] = self.strings(
-                section["authorized_imports"], "executor.authorized_imports"
-            )
-        if "step_timeout" in section:
-            options["step_timeout"] = self.positive_number(section["step_timeout"], "executor.step_timeout")
-        for key in ("memory_mb", "output_limit"):
-            if key in section:
-                options[key] = self.positive_int(section[key], f"executor.{key}")
-        executor_kwargs: dict[str, Any] = {}
-        if "tool_wait_limit" in section:
-            executor_kwargs["tool_wait_limit"] = self.positive_number(
-                section["tool_wait_limit"], "executor.tool_wait_limit"
-            )
-        for key in ("file_mb", "disk_mb", "max_files", "open_files"):
-            if key in section:
-                executor_kwargs[key] = self.positive_int(section[key], f"executor.{key}")
-        if executor_kwargs:
-            options["executor_kwargs"] = executor_kwargs
-        return options
+        for key, given in section.items():
+            where, default = f"executor.{key}", getattr(defaults, key)
+            if key == "mode":
+                options[key] = self.choice(given, where, get_args(ExecutorMode))
+            elif isinstance(default, tuple):
+                options[key] = self.strings(given, where)
+            elif isinstance(default, float):
+                options[key] = self.positive_number(given, where)
+            else:
+                options[key] = self.positive_int(given, where)
+        return ExecutorOptions(**options)
 
-    def servers(self, value: Any) -> dict[str, StdioServer | HttpServer]:
+    def servers(self, value: Any) -> dict[str, ConfiguredServer]:
         """The `mcpServers` entries; a stdio server runs in the spec's folder unless its `cwd` says
         otherwise, so that relative paths mean the same from wherever the spec is run."""
         if value is None:
@@ -375,7 +365,7 @@ class _Reader:
             for name, server in entries.items()
         }
 
-    def managed_agents(self, value: Any) -> tuple[ManagedAgentServer, ...]:
+    def managed_agents(self, value: Any) -> tuple[ConfiguredServer, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
@@ -386,7 +376,7 @@ class _Reader:
             raise self.fail("agents", f"several managed agents are named {', '.join(duplicates)}")
         return servers
 
-    def managed_agent(self, entry: Any, key: str) -> ManagedAgentServer:
+    def managed_agent(self, entry: Any, key: str) -> ConfiguredServer:
         expected = "a spec path, {spec: PATH, env: {...}} or {url: URL, headers: {...}, type: http|sse}"
         if isinstance(entry, str):
             entry = {"spec": entry}

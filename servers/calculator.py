@@ -31,8 +31,8 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
-from mcpagents.servers.launch import add_transport_options, run
-from mcpagents.servers.workers import WorkerPool, serve_lines
+from .launch import add_transport_options, run
+from .workers import WorkerPool, serve_lines
 
 MAX_EXPRESSION_CHARACTERS = 2_000
 DEFAULT_MAX_DIGITS = 10_000

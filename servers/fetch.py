@@ -45,14 +45,14 @@ from typing import Annotated, NotRequired
 from urllib.parse import urljoin, urlsplit
 
 import anyio
-import httpx
+import httpx2
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcpagents.servers.launch import add_transport_options, run
+from .launch import add_transport_options, run
 
 MIB = 1024 * 1024
 DEFAULT_MAX_BYTES = 5 * MIB
@@ -140,7 +140,7 @@ class AddressGuard:
     def __init__(self, allowed: Sequence[AllowedHost] = ()) -> None:
         self.allowed = list(allowed)
 
-    async def resolve(self, url: httpx.URL) -> list[str]:
+    async def resolve(self, url: httpx2.URL) -> list[str]:
         """The addresses of `url`'s host, each checked; raises `ToolError` if one is refused."""
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -183,22 +183,22 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return address.ipv4_mapped or address.sixtofour
 
 
-class PinnedTransport(httpx.AsyncBaseTransport):
+class PinnedTransport(httpx2.AsyncBaseTransport):
     """Sends every request to an address `guard` checked, never to a fresh lookup of the name."""
 
     def __init__(self, guard: AddressGuard) -> None:
         self._guard = guard
-        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        self._inner = httpx2.AsyncHTTPTransport(limits=httpx2.Limits(max_keepalive_connections=0))
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         addresses = await self._guard.resolve(request.url)
         extensions = dict(request.extensions)
         if request.url.scheme == "https":
             extensions["sni_hostname"] = request.url.raw_host.decode("ascii")
-        failure: httpx.ConnectError | None = None
+        failure: httpx2.ConnectError | None = None
         for address in addresses:
             # The Host header, set from the original URL, stays; only the connection target changes.
-            pinned = httpx.Request(
+            pinned = httpx2.Request(
                 request.method,
                 request.url.copy_with(host=address),
                 headers=request.headers,
@@ -207,7 +207,7 @@ class PinnedTransport(httpx.AsyncBaseTransport):
             )
             try:
                 return await self._inner.handle_async_request(pinned)
-            except httpx.ConnectError as error:
+            except httpx2.ConnectError as error:
                 failure = error
         assert failure is not None  # getaddrinfo answers with at least one address or raises
         raise failure
@@ -266,7 +266,7 @@ class Fetcher:
         try:
             with anyio.fail_after(self.timeout):
                 download = await self._download(url)
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx2.TimeoutException):
             raise ToolError(f"timed out: {url} took longer than {self.timeout:g} s (--timeout)") from None
         text = _decode(download.body, download.charset or "utf-8", complete=not download.cut)
         title = None
@@ -290,7 +290,7 @@ class Fetcher:
 
     async def _download(self, url: str) -> Download:
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             transport=PinnedTransport(self.guard), headers=headers, timeout=self.timeout, trust_env=False
         ) as client:
             target, previous = url, None
@@ -305,18 +305,18 @@ class Fetcher:
                     if previous is None:
                         raise
                     raise ToolError(f"{error} (redirected there from {previous})") from None
-                except httpx.ConnectError as error:
+                except httpx2.ConnectError as error:
                     reason = connection_failure(error)
                     raise ToolError(f"could not connect to {current.netloc.decode()}: {reason}") from None
-                except httpx.TimeoutException:
+                except httpx2.TimeoutException:
                     raise  # fetch() reports it, with the time limit
-                except httpx.HTTPError as error:
+                except httpx2.HTTPError as error:
                     raise ToolError(f"fetching {current} failed: {error}") from None
         raise ToolError(
             f"too many redirects: {url} still redirected after {self.max_redirects} (--max-redirects)"
         )
 
-    async def _read(self, url: httpx.URL, response: httpx.Response) -> Download:
+    async def _read(self, url: httpx2.URL, response: httpx2.Response) -> Download:
         if response.status_code >= 400:
             raise ToolError(f"{url} answered HTTP {response.status_code} {response.reason_phrase}")
         declared = response.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -332,10 +332,10 @@ class Fetcher:
         return Download(str(url), response.status_code, content_type, charset, body, cut)
 
 
-def _http_url(text: str, base: httpx.URL | None = None) -> httpx.URL:
+def _http_url(text: str, base: httpx2.URL | None = None) -> httpx2.URL:
     try:
-        url = base.join(text) if base is not None else httpx.URL(text)
-    except httpx.InvalidURL as error:
+        url = base.join(text) if base is not None else httpx2.URL(text)
+    except httpx2.InvalidURL as error:
         raise ToolError(f"not a valid URL: {text!r} ({error})") from None
     if url.scheme not in ("http", "https"):
         raise ToolError(f"refused: {text!r} is not an http or https URL")
@@ -344,7 +344,7 @@ def _http_url(text: str, base: httpx.URL | None = None) -> httpx.URL:
     return url
 
 
-async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+async def _read_body(response: httpx2.Response, limit: int) -> tuple[bytes, bool]:
     """The decoded body, up to `limit` bytes, and whether it went on beyond; never more in memory."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
@@ -392,8 +392,8 @@ def _decode(body: bytes, charset: str, *, complete: bool) -> str:
     return decoder.decode(body, final=complete)
 
 
-def connection_failure(error: httpx.ConnectError) -> str:
-    """Why a connection failed, in words: httpx says "All connection attempts failed" for most causes."""
+def connection_failure(error: httpx2.ConnectError) -> str:
+    """Why a connection failed, in words: httpx2 says "All connection attempts failed" for most causes."""
     cause: BaseException = error
     while (deeper := cause.__cause__ or cause.__context__) is not None:
         cause = deeper

@@ -50,7 +50,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcpagents.servers.launch import add_transport_options, run
+from .launch import add_transport_options, run
 
 if os.name != "posix":
     raise ImportError(

@@ -14,16 +14,10 @@ import anyio
 from mcp.server import MCPServer
 
 from mcpagents.errors import ConfigError
-from mcpagents.serving.auth import BearerToken
-from mcpagents.serving.listen import listen
-from mcpagents.serving.serve import TOKEN_VARIABLE
-from mcpagents.serving.settings import (
-    DEFAULT_KEEP_ALIVE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READ_TIMEOUT,
-    LOOPBACK_HOSTS,
-    ServerSettings,
-)
+from mcpagents.http_server.auth import TOKEN_VARIABLE, BearerToken
+from mcpagents.http_server.guard import LOOPBACK_HOSTS, transport_security
+from mcpagents.http_server.limits import add_limit_options, limits_from
+from mcpagents.http_server.listen import listen
 
 
 def add_transport_options(parser: argparse.ArgumentParser) -> None:
@@ -36,28 +30,7 @@ def add_transport_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token", help=f"HTTP: require `Authorization: Bearer TOKEN` (or set ${TOKEN_VARIABLE})"
     )
-    parser.add_argument(
-        "--read-timeout",
-        type=float,
-        default=DEFAULT_READ_TIMEOUT,
-        metavar="SECONDS",
-        help="HTTP: close a connection whose request has not fully arrived in this time"
-        f" (default {DEFAULT_READ_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--keep-alive-timeout",
-        type=int,
-        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
-        metavar="SECONDS",
-        help="HTTP: close a connection silent this long between requests"
-        f" (default {DEFAULT_KEEP_ALIVE_TIMEOUT})",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULT_MAX_CONNECTIONS,
-        help=f"HTTP: connections held at once; more are answered 503 (default {DEFAULT_MAX_CONNECTIONS})",
-    )
+    add_limit_options(parser)
 
 
 def run(server: MCPServer, options: argparse.Namespace) -> None:
@@ -73,16 +46,12 @@ def run(server: MCPServer, options: argparse.Namespace) -> None:
             f"{server.name}: serving on {options.host} (not loopback) needs --token or ${TOKEN_VARIABLE}"
         )
     try:
-        settings = ServerSettings(
-            read_timeout=options.read_timeout,
-            keep_alive_timeout=options.keep_alive_timeout,
-            max_connections=options.max_connections,
-        )
+        limits = limits_from(options)
     except ConfigError as error:
         sys.exit(f"{server.name}: {error}")
-    app = server.streamable_http_app(transport_security=settings.transport_security(), host=options.host)
+    app = server.streamable_http_app(transport_security=transport_security(), host=options.host)
     guarded = BearerToken(app, token) if token else app
     listener, base = listen(options.host, options.http)
     print(f"{server.name}: serving at {base}/mcp", file=sys.stderr, flush=True)
-    config = settings.http_config(guarded, log_level="warning", lifespan="on")
+    config = limits.uvicorn_config(guarded, log_level="warning", lifespan="on")
     anyio.run(uvicorn.Server(config).serve, [listener])

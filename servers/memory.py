@@ -32,7 +32,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcpagents.servers.launch import add_transport_options, run
+from .launch import add_transport_options, run
 
 BUSY_TIMEOUT = 15.0
 MAX_KEY_CHARACTERS = 200

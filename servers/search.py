@@ -21,15 +21,15 @@ from html.parser import HTMLParser
 from typing import Annotated
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import httpx
+import httpx2
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcpagents.servers.fetch import connection_failure
-from mcpagents.servers.launch import add_transport_options, run
+from .fetch import connection_failure
+from .launch import add_transport_options, run
 
 DEFAULT_BACKEND_URL = "https://html.duckduckgo.com/html/"
 DEFAULT_MAX_RESULTS = 10
@@ -60,7 +60,7 @@ class Searcher:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.backend_url = backend_url
-        self.backend = httpx.URL(backend_url).netloc.decode()
+        self.backend = httpx2.URL(backend_url).netloc.decode()
         self.max_results = max_results
         self.timeout = timeout
 
@@ -84,24 +84,24 @@ class Searcher:
         return {"query": query, "results": parser.results[:limit]}
 
     async def _results_page(self, query: str) -> str:
-        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+        timeout = httpx2.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
         try:
-            async with httpx.AsyncClient(
+            async with httpx2.AsyncClient(
                 timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
             ) as client:
                 response = await client.post(self.backend_url, data={"q": query})
-        except httpx.ConnectTimeout:
+        except httpx2.ConnectTimeout:
             raise ToolError(
                 f"no network: could not reach {self.backend} (no connection within {timeout.connect:g} s)"
             ) from None
-        except httpx.ConnectError as error:
+        except httpx2.ConnectError as error:
             reason = connection_failure(error)
             raise ToolError(f"no network: could not reach {self.backend} ({reason})") from None
-        except httpx.TimeoutException:
+        except httpx2.TimeoutException:
             raise ToolError(
                 f"timed out: {self.backend} did not answer within {self.timeout:g} s (--timeout)"
             ) from None
-        except httpx.HTTPError as error:
+        except httpx2.HTTPError as error:
             raise ToolError(f"asking {self.backend} failed: {error}") from None
         if not response.is_success:
             raise ToolError(f"{self.backend} answered HTTP {response.status_code} {response.reason_phrase}")
@@ -221,8 +221,8 @@ def _seconds(text: str) -> float:
 
 def _http_url(text: str) -> str:
     try:
-        url = httpx.URL(text)
-    except httpx.InvalidURL as error:
+        url = httpx2.URL(text)
+    except httpx2.InvalidURL as error:
         raise argparse.ArgumentTypeError(f"not a valid URL: {text!r} ({error})") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise argparse.ArgumentTypeError(f"not an http or https URL: {text!r}")

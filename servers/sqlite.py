@@ -47,8 +47,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from typing_extensions import TypedDict
 
-from mcpagents.servers.launch import add_transport_options, run
-from mcpagents.servers.workers import WorkerPool, refuse_to_start, serve_lines
+from .launch import add_transport_options, run
+from .workers import WorkerPool, refuse_to_start, serve_lines
 
 MIB = 1024 * 1024
 DEFAULT_MAX_ROWS = 1_000

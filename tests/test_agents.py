@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from mcpagents import (
     ActionStep,
-    AgentError,
     ChatMessage,
     CodeAction,
     CodeAgent,
@@ -275,8 +274,9 @@ def test_an_unreachable_model_ends_the_run_with_an_error(tools: ToolCollection) 
         "model 'x' is unreachable after 5 attempts",
         None,
     )
-    with pytest.raises(AgentError, match="the run failed: model 'x' is unreachable"):
+    with pytest.raises(ModelError, match="model 'x' is unreachable after 5 attempts") as raised:
         agent.run("Go.")
+    assert raised.value.model == "x", "what ended the run, raised as it was"
 
 
 def test_verbosity_zero_prints_nothing(tools: ToolCollection, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from mcp.server.mcpserver import Context
 
 from mcpagents import (
+    ConfigError,
     Progress,
     ToolCollection,
     ToolDefinitionChangedError,
@@ -172,7 +173,7 @@ def test_resources_and_prompts_are_listed_and_read() -> None:
             ("b", "note://greeting"),
         ]
         with pytest.raises(
-            LookupError, match="several servers offer resource 'note://greeting': pass `server=`"
+            ConfigError, match="several servers offer resource 'note://greeting': pass `server=`"
         ):
             tools.read_resource("note://greeting")
         (content,) = tools.read_resource("note://greeting", server="b")

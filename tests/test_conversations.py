@@ -5,9 +5,9 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from mcpagents.agents import conversation_store as module
+from mcpagents.agents.conversation_store import Conversations, parse_conversation_id
 from mcpagents.errors import AgentError
-from mcpagents.serving import conversations as module
-from mcpagents.serving.conversations import Conversations, parse_conversation_id
 
 pytestmark = pytest.mark.anyio
 

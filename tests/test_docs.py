@@ -388,8 +388,8 @@ def stderr_lines(process: subprocess.Popen[str]) -> Iterator[str]:
 
 def health(url: str) -> dict[str, object]:
     """The agents a server at `url` (an agent's endpoint) serves, from its `/health`."""
-    import httpx
+    import httpx2
 
     address = urlsplit(url)._replace(path="/health").geturl()
-    agents: dict[str, object] = httpx.get(address, timeout=30).json()["agents"]
+    agents: dict[str, object] = httpx2.get(address, timeout=30).json()["agents"]
     return agents

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from mcpagents.clients.hosts import default_config_path
 from mcpagents.connections.host_config import load_server_config
 from mcpagents.connections.specs import StdioServer
+from mcpagents.hosts.config_file import default_config_path
 
 MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 # The interpreter running the console script, whose sys.executable the entries name: this virtualenv's

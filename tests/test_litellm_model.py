@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import jsonschema
 import pytest
 
-from mcpagents import ChatMessage, JsonSchemaFormat, LiteLLMModel, ModelError, ToolDefinition
+from mcpagents import ChatMessage, Image, JsonSchemaFormat, LiteLLMModel, ModelError, ToolDefinition
 from mcpagents.models.local import default_model_path
-from mcpagents.models.messages import ImagePart, TextDelta
+from mcpagents.models.messages import TextDelta
 from tests.conftest import TESTS
 from tests.servers.openai_stub import Reply, openai_stub
 
@@ -190,7 +190,7 @@ def test_cost_comes_from_litellms_price_list() -> None:
 
 
 def test_images_go_out_as_data_urls() -> None:
-    image = ImagePart(b"\x89PNG fake", "image/png")
+    image = Image(b"\x89PNG fake", "image/png")
     message = ChatMessage("user", ["What is in this picture?", image])
     with openai_stub(Reply(text="a cat")) as stub:
         stub_model(stub.url).generate([message])

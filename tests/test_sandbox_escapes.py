@@ -21,7 +21,8 @@ import anyio
 import pytest
 
 from mcpagents import ToolCollection, tool
-from mcpagents.sandbox.executor import PythonExecutor, StepResult
+from mcpagents.sandbox.executor import PythonExecutor
+from mcpagents.sandbox.interface import ExecutorOptions, StepResult
 
 PAYLOADS_FILE = Path(__file__).parent / "data" / "escape-public.json"  # the public set, kept verbatim
 PAYLOADS: list[dict[str, Any]] = json.loads(PAYLOADS_FILE.read_text())
@@ -61,13 +62,8 @@ def run_payload(payload: dict[str, Any], mode: str) -> tuple[StepResult, float, 
 
     async def main() -> tuple[StepResult, float, StepResult]:
         async with ToolCollection.from_mcp([echo]) as tools:
-            executor = PythonExecutor(
-                tools,
-                mode=mode,
-                authorized_imports=["*"],
-                check_code=False,
-                step_timeout=STEP_TIMEOUT,  # type: ignore[arg-type]
-            )
+            options = ExecutorOptions(mode=mode, authorized_imports=("*",), step_timeout=STEP_TIMEOUT)  # type: ignore[arg-type]
+            executor = PythonExecutor(tools, options, check_code=False)
             async with executor:
                 assert all(layer.ok for layer in executor.layers), executor.layers
                 started = time.monotonic()

@@ -17,6 +17,7 @@ import pytest
 
 from mcpagents import SandboxUnavailableError, ToolCollection, tool
 from mcpagents.sandbox.executor import PythonExecutor, check_layers
+from mcpagents.sandbox.interface import ExecutorOptions
 
 groups: dict[str, tuple[list[int], anyio.Event]] = {}
 
@@ -68,7 +69,7 @@ def anyio_backend() -> str:
 async def executor() -> AsyncIterator[PythonExecutor]:
     async with (
         ToolCollection.from_mcp([divide, get_greeting, rendezvous]) as tools,
-        PythonExecutor(tools, step_timeout=5) as running,
+        PythonExecutor(tools, ExecutorOptions(step_timeout=5)) as running,
     ):
         yield running
 
@@ -177,13 +178,13 @@ async def test_system_exit_and_keyboard_interrupt_do_not_end_the_worker(executor
 
 
 async def test_output_is_capped_with_a_notice() -> None:
-    async with PythonExecutor(output_limit=100) as executor:
+    async with PythonExecutor(options=ExecutorOptions(output_limit=100)) as executor:
         result = await executor.run("print('x' * 1000)")
     assert result.stdout == "x" * 100 + "\n[output truncated: 901 more characters]"
 
 
 async def test_a_step_over_its_time_limit_is_stopped_and_the_model_told() -> None:
-    async with PythonExecutor(step_timeout=1) as executor:
+    async with PythonExecutor(options=ExecutorOptions(step_timeout=1)) as executor:
         await executor.run("kept = 1")
         first_pid = executor.pid
         result = await executor.run("while True:\n    pass")
@@ -197,13 +198,16 @@ async def test_a_step_over_its_time_limit_is_stopped_and_the_model_told() -> Non
 
 
 async def test_time_spent_in_tool_calls_does_not_count() -> None:
-    async with ToolCollection.from_mcp([nap]) as tools, PythonExecutor(tools, step_timeout=0.5) as short:
+    async with (
+        ToolCollection.from_mcp([nap]) as tools,
+        PythonExecutor(tools, ExecutorOptions(step_timeout=0.5)) as short,
+    ):
         result = await short.run("nap(1.5)")
     assert (result.value, result.error, result.state_reset) == ("'rested'", None, False)
 
 
 async def test_a_crashing_worker_is_replaced() -> None:
-    async with PythonExecutor(authorized_imports=["ctypes"]) as executor:
+    async with PythonExecutor(options=ExecutorOptions(authorized_imports=("ctypes",))) as executor:
         result = await executor.run("import ctypes\nctypes.string_at(0)")
         assert result.state_reset
         assert result.error is not None and result.error.startswith("the Python worker crashed (SIGSEGV)")
@@ -211,7 +215,9 @@ async def test_a_crashing_worker_is_replaced() -> None:
 
 
 async def test_memory_and_file_limits(tmp_path: Path) -> None:
-    async with PythonExecutor(memory_mb=256, file_mb=1, workdir=tmp_path) as executor:
+    async with PythonExecutor(
+        options=ExecutorOptions(memory_mb=256, file_mb=1), workdir=tmp_path
+    ) as executor:
         assert "MemoryError" in str((await executor.run("block = bytearray(512 * 1024 * 1024)")).error)
         too_big = await executor.run("open('big.bin', 'wb').write(b'0' * (2 * 1024 * 1024))")
         assert "File too large" in str(too_big.error)
@@ -251,7 +257,8 @@ async def test_the_worker_process_is_clean(executor: PythonExecutor, monkeypatch
 
 def test_sandbox_mode_fails_closed_without_bubblewrap() -> None:
     script = (
-        "import anyio\nfrom mcpagents import PythonExecutor\nanyio.run(PythonExecutor(mode='sandbox').start)"
+        "import anyio\nfrom mcpagents import ExecutorOptions, PythonExecutor\n"
+        "anyio.run(PythonExecutor(options=ExecutorOptions(mode='sandbox')).start)"
     )
     environment = {**os.environ, "PATH": "/nonexistent"}
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
@@ -287,7 +294,10 @@ def test_a_missing_layer_warns_in_local_mode_and_refuses_in_sandbox_mode(
 
 
 async def test_sandbox_mode_runs_the_same_code() -> None:
-    async with ToolCollection.from_mcp([divide]) as tools, PythonExecutor(tools, mode="sandbox") as executor:
+    async with (
+        ToolCollection.from_mcp([divide]) as tools,
+        PythonExecutor(tools, ExecutorOptions(mode="sandbox")) as executor,
+    ):
         assert [layer.name for layer in executor.layers] == [
             "process",
             "rlimits",
@@ -302,7 +312,7 @@ async def test_sandbox_mode_runs_the_same_code() -> None:
 async def test_tools_have_typed_signatures_in_the_worker() -> None:
     async with (
         ToolCollection.from_mcp([get_greeting]) as tools,
-        PythonExecutor(tools, authorized_imports=["inspect"]) as ex,
+        PythonExecutor(tools, ExecutorOptions(authorized_imports=("inspect",))) as ex,
     ):
         result = await ex.run("import inspect\nstr(inspect.signature(get_greeting)), get_greeting.__doc__")
     signature = "(name: str, excited: bool = <optional>)"

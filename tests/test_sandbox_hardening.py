@@ -13,9 +13,10 @@ import resource
 import stat
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -23,6 +24,7 @@ import pytest
 from mcpagents import ToolCollection, tool
 from mcpagents.sandbox import executor as executor_module
 from mcpagents.sandbox.executor import MAX_CALLS_IN_FLIGHT, PythonExecutor
+from mcpagents.sandbox.interface import ExecutorOptions
 
 pytestmark = pytest.mark.anyio
 
@@ -77,12 +79,20 @@ async def counted(index: int) -> int:
     return index
 
 
-def executor_for(tools: ToolCollection | None = None, **options: object) -> PythonExecutor:
+def executor_for(
+    tools: ToolCollection | None = None,
+    *,
+    workdir: Path | None = None,
+    read_paths: Sequence[str] = (),
+    **options: Any,
+) -> PythonExecutor:
+    """An executor with every import allowed and no lint: only the boundary stops the code."""
     return PythonExecutor(
         tools or [],
-        authorized_imports=["*"],
+        ExecutorOptions(authorized_imports=("*",), **options),
+        workdir=workdir,
+        read_paths=read_paths,
         check_code=False,
-        **options,  # type: ignore[arg-type]
     )
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mcpagents import (
+    AgentMemory,
     ChatMessage,
     ConfigError,
+    Image,
     LiteLLMModel,
     LocalModel,
     ModelError,
     RecordingModel,
     ScriptedModel,
+    ToolCallingAgent,
     ToolDefinition,
     resolve_model,
 )
+from mcpagents.agents.memory import TaskStep
 from mcpagents.models.messages import TextDelta, ToolCallDelta
 from mcpagents.models.resolve import default_model_id
 
@@ -139,3 +144,23 @@ def test_importing_models_loads_neither_litellm_nor_llama_cpp() -> None:
     assert (
         subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     )
+
+
+def test_the_images_of_a_run_reach_the_model_its_recording_and_the_memory(tmp_path: Path) -> None:
+    seen: list[ChatMessage] = []
+
+    def answer(messages: list[ChatMessage], tools: list[ToolDefinition] | None) -> dict[str, Any]:
+        seen.extend(messages)
+        return {"tool_calls": [{"name": "final_answer", "arguments": {"answer": "a cat"}}]}
+
+    picture = Image(b"\x89PNG cat", "image/png")
+    recorder = RecordingModel(ScriptedModel(answer), tmp_path / "run.jsonl")
+    agent = ToolCallingAgent([], recorder, verbosity_level=0)
+    assert agent.run("What is this?", images=[picture]) == "a cat"
+    (task,) = [message for message in seen if message.role == "user"]
+    assert isinstance(task.content, list) and task.content[-1] == picture
+    (entry,) = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
+    (sent,) = [m for m in entry["request"]["messages"] if m["role"] == "user"]
+    assert sent["content"][-1] == {"image": "iVBORyBjYXQ=", "mime_type": "image/png", "url": None}
+    restored = AgentMemory.from_json(agent.memory.to_json())
+    assert [step.images for step in restored.steps if isinstance(step, TaskStep)] == [[picture]]

@@ -26,7 +26,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcpagents import ConfigError, serve_workers
+from mcpagents import ConfigError, ServerSettings, serve_workers
 from tests.conftest import CALC_SERVER, caddy
 from tests.test_docs import ROOT, read_blocks, systemd_unit
 
@@ -402,4 +402,4 @@ def free_port() -> int:
 
 def test_serve_workers_wants_a_factory_each_worker_can_import() -> None:
     with pytest.raises(ConfigError, match=r"must be importable by name .*lambda"):
-        serve_workers(lambda: [], workers=2, port=0)
+        serve_workers(lambda: [], workers=2, settings=ServerSettings(port=0))

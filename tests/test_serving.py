@@ -19,7 +19,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcpagents.serving.chain import CHAIN_META_KEY
+from mcpagents.agents.chain import CHAIN_META_KEY
 
 SERVED_AGENT = Path(__file__).parent / "servers" / "served_agent.py"
 ERAS = ["legacy", "2026-07-28"]

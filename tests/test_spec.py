@@ -14,7 +14,15 @@ import pytest
 import yaml
 
 import mcpagents
-from mcpagents import CodeAgent, ConfigError, HttpServer, LiteLLMModel, StdioServer, ToolCallingAgent
+from mcpagents import (
+    CodeAgent,
+    ConfigError,
+    ExecutorOptions,
+    HttpServer,
+    LiteLLMModel,
+    StdioServer,
+    ToolCallingAgent,
+)
 from mcpagents.models.resolve import DEFAULT_MODELS
 from mcpagents.spec import AgentSpec, load_agent, load_spec
 from tests.conftest import CALC_SERVER
@@ -90,18 +98,18 @@ def test_every_key_is_parsed_and_applied_to_a_code_agent(tmp_path: Path) -> None
         "Show your sums.",
     )
     assert (agent.max_steps, agent.planning_interval, agent.output_schema) == (7, 3, schema)
-    assert agent.executor_options == {
-        "authorized_imports": ("math", "json"),
-        "mode": "local",
-        "step_timeout": 5.0,
-        "memory_mb": 256,
-        "output_limit": 1000,
-        "tool_wait_limit": 60.0,
-        "file_mb": 8,
-        "disk_mb": 32,
-        "max_files": 100,
-        "open_files": 64,
-    }
+    assert agent.executor_options == ExecutorOptions(
+        mode="local",
+        authorized_imports=("math", "json"),
+        step_timeout=5.0,
+        tool_wait_limit=60.0,
+        memory_mb=256,
+        file_mb=8,
+        disk_mb=32,
+        max_files=100,
+        open_files=64,
+        output_limit=1000,
+    )
     assert isinstance(agent.model, LiteLLMModel)
     assert (agent.model.model_id, agent.model.api_base) == ("openai/gpt-4o", "http://127.0.0.1:9/v1")
     assert agent.model.completion_options == {"temperature": 0.5}
@@ -353,7 +361,7 @@ def test_errors_of_managed_agent_entries_name_the_entry(tmp_path: Path) -> None:
         ),
         (
             {"type": "tool_calling", "executor": {"mode": "local"}},
-            "executor: only for type code (a tool_calling agent runs no code)",
+            "executor: only for types that run code (a tool_calling agent runs none)",
         ),
         ({"mcpServers": ["calc"]}, "mcpServers: must be an object mapping server names to entries"),
         ({"mcpServers": {"calc": {"command": 1}}}, "mcpServers.calc.command: must be a string, got 1"),

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from types import TracebackType
-from typing import Any, Literal, Self, overload
+from typing import Any, Literal, Self, TypedDict, overload
 
 import anyio
 import jsonschema
@@ -20,23 +20,16 @@ from mcpagents.agents import prompts
 from mcpagents.agents.console import AgentConsole
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, Step, TaskStep
-from mcpagents.agents.results import AgentEvent, ModelDelta, RunResult, RunState, Timing
+from mcpagents.agents.results import AgentEvent, RunResult, RunState, Timing
+from mcpagents.agents.run_context import Emit, RunContext
 from mcpagents.agents.toolbox import Toolbox, ToolsArgument
-from mcpagents.connections.specs import HttpServer, StdioServer
-from mcpagents.errors import AgentError, ModelError
+from mcpagents.connections.specs import ServerSpec
+from mcpagents.errors import ModelError
 from mcpagents.models.base import Model
-from mcpagents.models.messages import (
-    ChatMessage,
-    ImagePart,
-    JsonSchemaFormat,
-    ModelResponse,
-    TextDelta,
-    TokenUsage,
-)
+from mcpagents.models.messages import ChatMessage, JsonSchemaFormat, TokenUsage
 from mcpagents.models.resolve import resolve_model
-from mcpagents.runtime import shared_home, spawn_detached
-from mcpagents.sandbox.executor import PythonExecutor
-from mcpagents.serving.chain import CallChain, current_chain
+from mcpagents.portal import shared_portal, spawn_detached
+from mcpagents.tools.image import Image
 from mcpagents.tools.tool import Tool
 
 FinalAnswerCheck = Callable[[Any, AgentMemory], Awaitable[bool | str | None] | bool | str | None]
@@ -44,8 +37,23 @@ FinalAnswerCheck = Callable[[Any, AgentMemory], Awaitable[bool | str | None] | b
 goes back to the model; an exception rejects it with its message."""
 
 StepCallback = Callable[[Step], object]
-Emit = Callable[[AgentEvent], None]
 OutputSchema = dict[str, Any] | type[BaseModel]
+
+
+class AgentOptions(TypedDict, total=False):
+    """The keywords of `MultiStepAgent`, which every agent type takes: for a subclass's `__init__` to
+    pass them on typed (`**options: Unpack[AgentOptions]`)."""
+
+    name: str | None
+    description: str | None
+    instructions: str | None
+    max_steps: int
+    planning_interval: int | None
+    final_answer_checks: Sequence[FinalAnswerCheck]
+    step_callbacks: Sequence[StepCallback]
+    output_schema: OutputSchema | None
+    managed_agents: Sequence[MultiStepAgent | ServerSpec]
+    verbosity_level: int
 
 
 class MultiStepAgent(ABC):
@@ -74,7 +82,7 @@ class MultiStepAgent(ABC):
         final_answer_checks: Sequence[FinalAnswerCheck] = (),
         step_callbacks: Sequence[StepCallback] = (),
         output_schema: OutputSchema | None = None,
-        managed_agents: Sequence[MultiStepAgent | StdioServer | HttpServer] = (),
+        managed_agents: Sequence[MultiStepAgent | ServerSpec] = (),
         verbosity_level: int = 1,
     ) -> None:
         self.model = resolve_model(model)
@@ -99,31 +107,34 @@ class MultiStepAgent(ABC):
     def memory(self, memory: AgentMemory) -> None:
         self.conversation.memory = memory
 
-    # -- what subclasses provide ------------------------------------------------------------------
+    # -- what an agent type provides ------------------------------------------------------------------
 
     @abstractmethod
     def system_prompt(self, tools: Sequence[Tool]) -> str:
         """The system prompt for a run over `tools`."""
 
     @abstractmethod
-    async def _act(self, step: ActionStep, run: _Run) -> None:
-        """Ask the model for an action, take it, and fill `step` with what happened."""
+    async def step(self, step: ActionStep, run: RunContext) -> None:
+        """Take one step: ask the model for an action (`run.ask`), take it, and fill `step` with what
+        happened (`model_output`, `tool_calls`, `observations`, `error`, or `is_final_answer` and
+        `final_answer`). Tool calls go through `run.tools`; events through `run.emit`."""
 
     @abstractmethod
-    def _action_messages(self, step: ActionStep) -> list[ChatMessage]:
+    def action_messages(self, step: ActionStep) -> list[ChatMessage]:
         """How one past step reads in the conversation sent to the model."""
 
-    def _task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
+    def task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
+        """The task as the model reads it."""
         if not additional_args:
             return task
         values = json.dumps(dict(additional_args), ensure_ascii=False, default=str, indent=1)
         return f"{task}\n\nYou have been given these values:\n{values}"
 
-    async def _start_run(self, run: _Run) -> None:  # noqa: B027 - a hook most agents leave empty
+    async def start_run(self, run: RunContext) -> None:  # noqa: B027 - a hook most agents leave empty
         """Set up what a run needs beyond tools (CodeAgent: its code executor)."""
 
-    async def _end_run(self, run: _Run) -> None:  # noqa: B027
-        """Release what `_start_run` set up."""
+    async def end_run(self, run: RunContext) -> None:  # noqa: B027
+        """Release what `start_run` set up; runs however the run ended."""
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -137,10 +148,10 @@ class MultiStepAgent(ABC):
         await self.toolbox.aclose()
 
     def open(self) -> None:
-        shared_home().run_blocking(self.aopen)
+        shared_portal().call(self.aopen)
 
     def close(self) -> None:
-        shared_home().run_blocking(self.aclose)
+        shared_portal().call(self.aclose)
 
     async def __aenter__(self) -> Self:
         await self.aopen()
@@ -171,7 +182,7 @@ class MultiStepAgent(ABC):
         reset: bool = ...,
         max_steps: int | None = ...,
         additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[ImagePart] | None = ...,
+        images: Sequence[Image] | None = ...,
         return_full_result: bool = ...,
         conversation: Conversation | None = ...,
     ) -> Iterator[AgentEvent]: ...
@@ -184,8 +195,21 @@ class MultiStepAgent(ABC):
         reset: bool = ...,
         max_steps: int | None = ...,
         additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[ImagePart] | None = ...,
-        return_full_result: bool = ...,
+        images: Sequence[Image] | None = ...,
+        return_full_result: Literal[True],
+        conversation: Conversation | None = ...,
+    ) -> RunResult: ...
+    @overload
+    def run(
+        self,
+        task: str,
+        *,
+        stream: Literal[False] = ...,
+        reset: bool = ...,
+        max_steps: int | None = ...,
+        additional_args: Mapping[str, Any] | None = ...,
+        images: Sequence[Image] | None = ...,
+        return_full_result: Literal[False] = ...,
         conversation: Conversation | None = ...,
     ) -> Any: ...
 
@@ -197,7 +221,7 @@ class MultiStepAgent(ABC):
         reset: bool = True,
         max_steps: int | None = None,
         additional_args: Mapping[str, Any] | None = None,
-        images: Sequence[ImagePart] | None = None,
+        images: Sequence[Image] | None = None,
         return_full_result: bool = False,
         conversation: Conversation | None = None,
     ) -> Any:
@@ -217,8 +241,8 @@ class MultiStepAgent(ABC):
             "conversation": conversation,
         }
         if stream:
-            return shared_home().iterate_blocking(self._events, task, **options)
-        return shared_home().run_blocking(self._output, task, return_full_result, **options)
+            return shared_portal().iterate(self._events, task, **options)
+        return shared_portal().call(self._output, task, return_full_result, **options)
 
     @overload
     def arun(
@@ -229,7 +253,7 @@ class MultiStepAgent(ABC):
         reset: bool = ...,
         max_steps: int | None = ...,
         additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[ImagePart] | None = ...,
+        images: Sequence[Image] | None = ...,
         return_full_result: bool = ...,
         conversation: Conversation | None = ...,
     ) -> AsyncIterator[AgentEvent]: ...
@@ -242,8 +266,21 @@ class MultiStepAgent(ABC):
         reset: bool = ...,
         max_steps: int | None = ...,
         additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[ImagePart] | None = ...,
-        return_full_result: bool = ...,
+        images: Sequence[Image] | None = ...,
+        return_full_result: Literal[True],
+        conversation: Conversation | None = ...,
+    ) -> Awaitable[RunResult]: ...
+    @overload
+    def arun(
+        self,
+        task: str,
+        *,
+        stream: Literal[False] = ...,
+        reset: bool = ...,
+        max_steps: int | None = ...,
+        additional_args: Mapping[str, Any] | None = ...,
+        images: Sequence[Image] | None = ...,
+        return_full_result: Literal[False] = ...,
         conversation: Conversation | None = ...,
     ) -> Awaitable[Any]: ...
 
@@ -255,7 +292,7 @@ class MultiStepAgent(ABC):
         reset: bool = True,
         max_steps: int | None = None,
         additional_args: Mapping[str, Any] | None = None,
-        images: Sequence[ImagePart] | None = None,
+        images: Sequence[Image] | None = None,
         return_full_result: bool = False,
         conversation: Conversation | None = None,
     ) -> Awaitable[Any] | AsyncIterator[AgentEvent]:
@@ -285,8 +322,8 @@ class MultiStepAgent(ABC):
         result = await self._execute(task, None, **options)
         if return_full_result:
             return result
-        if result.state == "error":
-            raise AgentError(f"the run failed: {result.error}")
+        if result.exception is not None:
+            raise result.exception
         return result.output
 
     async def _events(self, task: str, **options: Any) -> AsyncIterator[AgentEvent]:
@@ -329,7 +366,7 @@ class MultiStepAgent(ABC):
         reset: bool,
         max_steps: int | None,
         additional_args: Mapping[str, Any] | None,
-        images: Sequence[ImagePart] | None,
+        images: Sequence[Image] | None,
         conversation: Conversation | None = None,
     ) -> RunResult:
         started = time.time()
@@ -338,27 +375,29 @@ class MultiStepAgent(ABC):
         if reset:
             conversation.memory = AgentMemory()
         memory = conversation.memory
-        run = _Run(self, conversation, sink, self.toolbox.tools())
+        run = RunContext(
+            self, conversation, self.toolbox.tools(), sink=sink, additional_args=dict(additional_args or {})
+        )
         memory.system_prompt = self.system_prompt(run.tools)
         first = len(memory.steps)
-        memory.steps.append(TaskStep(self._task_text(task, additional_args), list(images or ())))
-        run.additional_args = dict(additional_args or {})
-        if self.console.verbosity_level > 0:  # level 0 prints nothing, nor pays for the formatting
-            self.console.start(
+        memory.steps.append(TaskStep(self.task_text(task, additional_args), list(images or ())))
+        if run.console.verbosity_level > 0:  # level 0 prints nothing, nor pays for the formatting
+            run.console.start(
                 task, self.name or type(self).__name__, self.model.model_id, [t.name for t in run.tools]
             )
         state: RunState = "max_steps_reached"
         output: Any = None
         error: str | None = None
+        exception: ModelError | None = None
         limit = max_steps or self.max_steps
         try:
-            await self._start_run(run)
+            await self.start_run(run)
             for number in range(1, limit + 1):
                 if self.planning_interval and (number == 1 or (number - 1) % self.planning_interval == 0):
                     await self._record(run, await self._plan(run, number))
                 step = ActionStep(number, started=time.time())
                 try:
-                    await self._act(step, run)
+                    await self.step(step, run)
                 finally:
                     step.duration = time.time() - step.started
                 if step.is_final_answer:
@@ -370,10 +409,10 @@ class MultiStepAgent(ABC):
             else:
                 output = await self._final_answer_from_memory(run, limit)
         except ModelError as problem:
-            state, error = "error", str(problem)
+            state, error, exception = "error", str(problem), problem
         finally:
             with anyio.CancelScope(shield=True):
-                await self._end_run(run)
+                await self.end_run(run)
         steps = memory.steps[first:]
         if state != "error":
             final = FinalAnswerStep(output)
@@ -392,15 +431,16 @@ class MultiStepAgent(ABC):
                 time.time(),
                 tuple(s.duration for s in steps if isinstance(s, ActionStep | PlanningStep)),
             ),
-            messages=self._messages(memory),
+            messages=self.messages(memory),
             error=error,
+            exception=exception,
         )
         run.emit(result)
-        if self.console.verbosity_level > 0:
-            self.console.finish(result)
+        if run.console.verbosity_level > 0:
+            run.console.finish(result)
         return result
 
-    async def _record(self, run: _Run, step: PlanningStep | ActionStep) -> None:
+    async def _record(self, run: RunContext, step: PlanningStep | ActionStep) -> None:
         run.memory.steps.append(step)
         run.emit(step)
         for callback in self.step_callbacks:
@@ -408,35 +448,20 @@ class MultiStepAgent(ABC):
             if inspect.isawaitable(outcome):
                 await outcome
 
-    async def _ask(
-        self, run: _Run, step_number: int, messages: list[ChatMessage], **request: Any
-    ) -> ModelResponse:
-        """One model call; streamed into `ModelDelta` events when someone is listening."""
-        if run.sink is None:
-            return await self.model.agenerate(messages, **request)
-        response: ModelResponse | None = None
-        async for event in self.model.astream(messages, **request):
-            if isinstance(event, TextDelta):
-                run.emit(ModelDelta(step_number, event.text))
-            elif isinstance(event, ModelResponse):
-                response = event
-        assert response is not None, "a model's stream ends with its response"
-        return response
-
-    async def _plan(self, run: _Run, number: int) -> PlanningStep:
+    async def _plan(self, run: RunContext, number: int) -> PlanningStep:
         started = time.time()
         question = prompts.PLANNING if number == 1 else prompts.UPDATE_PLANNING.format(steps=number - 1)
-        response = await self._ask(run, number, [*self._messages(run.memory), ChatMessage("user", question)])
+        messages = [*self.messages(run.memory), ChatMessage("user", question)]
+        response = await run.ask(messages, step_number=number)
         return PlanningStep(response.text.strip(), response.usage, started, time.time() - started)
 
-    async def _final_answer_from_memory(self, run: _Run, limit: int) -> Any:
+    async def _final_answer_from_memory(self, run: RunContext, limit: int) -> Any:
         shape = prompts.answer_shape(self.output_json_schema)
         question = prompts.FINAL_ANSWER_FROM_MEMORY.format(max_steps=limit, answer_shape=shape)
         schema = self.output_json_schema
-        response = await self._ask(
-            run,
-            limit,
-            [*self._messages(run.memory), ChatMessage("user", question)],
+        response = await run.ask(
+            [*self.messages(run.memory), ChatMessage("user", question)],
+            step_number=limit,
             response_format=JsonSchemaFormat(schema) if schema is not None else None,
         )
         answer: Any = response.text.strip()
@@ -498,7 +523,8 @@ class MultiStepAgent(ABC):
 
     # -- the conversation --------------------------------------------------------------------------------
 
-    def _messages(self, memory: AgentMemory) -> list[ChatMessage]:
+    def messages(self, memory: AgentMemory) -> list[ChatMessage]:
+        """The conversation `memory` holds, as sent to the model."""
         messages = [ChatMessage("system", memory.system_prompt)]
         for step in memory.steps:
             match step:
@@ -510,35 +536,10 @@ class MultiStepAgent(ABC):
                         ChatMessage("user", "Now carry out the plan, one step at a time."),
                     ]
                 case ActionStep():
-                    messages += self._action_messages(step)
+                    messages += self.action_messages(step)
                 case FinalAnswerStep(output=output):
                     messages.append(ChatMessage("assistant", f"Final answer: {_text(output)}"))
         return messages
-
-
-class _Run:
-    """What one run of an agent needs at hand: its memory, its tools, where its events go."""
-
-    def __init__(
-        self, agent: MultiStepAgent, conversation: Conversation, sink: Emit | None, tools: list[Tool]
-    ) -> None:
-        self.agent = agent
-        self.conversation = conversation
-        self.memory = conversation.memory
-        self.sink = sink
-        self.tools = tools
-        self.additional_args: dict[str, Any] = {}
-        self.step: ActionStep | None = None
-        """The action step under way (tools called from code report to it)."""
-        self.executor: PythonExecutor | None = None
-        chain = current_chain.get() or CallChain.start(agent.name)
-        self.call_meta = chain.meta()
-        """The `_meta` of this run's tool calls: served agents down the line see the chain."""
-
-    def emit(self, event: AgentEvent) -> None:
-        self.agent.console.render(event)
-        if self.sink is not None:
-            self.sink(event)
 
 
 def _text(value: Any) -> str:

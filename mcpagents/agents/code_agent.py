@@ -1,36 +1,49 @@
-"""CodeAgent: the model writes Python that calls tools; the code runs in a confined worker process."""
+"""CodeAgent: the model writes Python that calls tools; the code runs in a code executor (by default
+a confined worker process, `PythonExecutor`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, Unpack
 
 from mcpagents.agents import prompts
-from mcpagents.agents.base import MultiStepAgent, _Run
+from mcpagents.agents.base import AgentOptions, MultiStepAgent
 from mcpagents.agents.memory import ActionStep, ToolCallRecord
 from mcpagents.agents.results import CodeAction, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.agents.run_context import RunContext
 from mcpagents.agents.stubs import tools_stubs
 from mcpagents.agents.toolbox import ToolsArgument
+from mcpagents.json_data import to_json
 from mcpagents.models.base import Model
 from mcpagents.models.messages import ChatMessage, CodeFormat
-from mcpagents.sandbox.executor import ExecutorMode, PythonExecutor, StepResult, to_json
-from mcpagents.sandbox.lint import DEFAULT_AUTHORIZED_IMPORTS
+from mcpagents.sandbox.executor import PythonExecutor
+from mcpagents.sandbox.interface import (
+    CodeExecutor,
+    ExecutorFactory,
+    ExecutorMode,
+    ExecutorOptions,
+    StepResult,
+)
 from mcpagents.tools.tool import Progress, Tool
 
 _FENCED = re.compile(r"```(?:python|py|Python|PY)?[ \t]*\n(.*?)```", re.DOTALL)
 _TAGGED = re.compile(r"<code>(.*?)</code>", re.DOTALL)
 _UNCLOSED = re.compile(r"```(?:python|py|Python|PY)?[ \t]*\n(.*)\Z", re.DOTALL)
+_SESSION = "code"
+"""The key of a run's (and a kept conversation's) `_CodeSession` in their `state`."""
 
 
 class CodeAgent(MultiStepAgent):
     """An agent that acts by writing Python code (see `MultiStepAgent` for the shared options).
 
     Tools appear in the prompt as typed Python signatures made from their MCP input and output
-    schemas. The code runs in a `PythonExecutor` (one worker per run; `reset=False` keeps it):
-    `authorized_imports`, `executor_mode` (`local` or `sandbox`), `step_timeout`, `memory_mb` and
-    `output_limit` configure it, and `executor_kwargs` any other of its options (`tool_wait_limit`,
-    `disk_mb`, `max_files`, `file_mb`, `open_files`, `workdir`, `read_paths`).
+    schemas. The code runs in a code executor, one per run (`reset=False` keeps it): a
+    `PythonExecutor` unless `executor` names another (any `CodeExecutor`, made from the run's tools
+    and the options). `executor_options` configure it; `authorized_imports`, `executor_mode`,
+    `step_timeout`, `memory_mb` and `output_limit` are shortcuts for those fields, and
+    `executor_kwargs` (smolagents' name) for any of them.
     """
 
     def __init__(
@@ -38,24 +51,33 @@ class CodeAgent(MultiStepAgent):
         tools: ToolsArgument = None,
         model: Model | str | None = None,
         *,
-        authorized_imports: Sequence[str] = DEFAULT_AUTHORIZED_IMPORTS,
-        executor_mode: ExecutorMode = "local",
-        step_timeout: float = 20.0,
-        memory_mb: int = 1024,
-        output_limit: int = 20_000,
+        executor: ExecutorFactory = PythonExecutor,
+        executor_options: ExecutorOptions | None = None,
+        authorized_imports: Sequence[str] | None = None,
+        executor_mode: ExecutorMode | None = None,
+        step_timeout: float | None = None,
+        memory_mb: int | None = None,
+        output_limit: int | None = None,
         executor_kwargs: Mapping[str, Any] | None = None,
-        **options: Any,
+        **options: Unpack[AgentOptions],
     ) -> None:
         super().__init__(tools, model, **options)
-        self.authorized_imports = tuple(authorized_imports)
-        self.executor_options: dict[str, Any] = {
-            "authorized_imports": self.authorized_imports,
+        shortcuts: dict[str, Any] = {
+            "authorized_imports": authorized_imports,
             "mode": executor_mode,
             "step_timeout": step_timeout,
             "memory_mb": memory_mb,
             "output_limit": output_limit,
-            **(executor_kwargs or {}),
         }
+        changes = {name: value for name, value in shortcuts.items() if value is not None}
+        self.executor = executor
+        self.executor_options = replace(
+            executor_options or ExecutorOptions(), **changes, **(executor_kwargs or {})
+        )
+
+    @property
+    def authorized_imports(self) -> tuple[str, ...]:
+        return self.executor_options.authorized_imports
 
     def system_prompt(self, tools: Sequence[Tool]) -> str:
         return prompts.CODE_SYSTEM.format(
@@ -65,41 +87,37 @@ class CodeAgent(MultiStepAgent):
             instructions=prompts.instructions_block(self.instructions),
         )
 
-    def _task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
-        text = super()._task_text(task, additional_args)
+    def task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
+        text = super().task_text(task, additional_args)
         return f"{text}\n(In code they are the dict `additional_args`.)" if additional_args else text
 
-    async def _start_run(self, run: _Run) -> None:
-        kept, run.conversation.executor = run.conversation.executor, None
+    async def start_run(self, run: RunContext) -> None:
+        kept: _CodeSession | None = run.conversation.state.pop(_SESSION, None)
         continued = len(run.memory.steps) > 1  # reset=False: the conversation, and its Python state, go on
         if kept is not None and not continued:
             await kept.aclose()
             kept = None
         if kept is not None:
-            for tool in kept.tools.values():
-                assert isinstance(tool, _ObservedTool)
-                tool.run = run  # its calls now belong to this run
-            run.executor = kept
+            kept.adopt(run)  # its tools' calls now belong to this run
         else:
-            run.executor = PythonExecutor(
-                [_ObservedTool(tool, run) for tool in run.tools], **self.executor_options
-            )
-            await run.executor.start()
+            tools = [_ObservedTool(tool, run) for tool in run.tools]
+            kept = _CodeSession(self.executor(tools, self.executor_options), tools)
+            await kept.executor.start()
+        run.state[_SESSION] = kept
         if run.additional_args:
-            await run.executor.define(additional_args=run.additional_args)
+            await kept.executor.define(additional_args=run.additional_args)
 
-    async def _end_run(self, run: _Run) -> None:
-        executor = run.executor
-        if executor is None:
+    async def end_run(self, run: RunContext) -> None:
+        session = run.state.pop(_SESSION, None)
+        if session is None:
             return
         await run.conversation.aclose()
-        run.conversation.executor = executor  # for a run that continues this one (reset=False)
+        run.conversation.state[_SESSION] = session  # for a run that continues this one (reset=False)
 
-    async def _act(self, step: ActionStep, run: _Run) -> None:
-        response = await self._ask(
-            run,
-            step.step_number,
-            self._messages(run.memory),
+    async def step(self, step: ActionStep, run: RunContext) -> None:
+        response = await run.ask(
+            self.messages(run.memory),
+            step_number=step.step_number,
             response_format=CodeFormat("python"),
             stop=["Observation:"],
         )
@@ -111,15 +129,15 @@ class CodeAgent(MultiStepAgent):
         step.code = code
         run.emit(CodeAction(step.step_number, code))
         run.step = step
-        assert run.executor is not None
-        result = await run.executor.run(code)
+        session: _CodeSession = run.state[_SESSION]
+        result = await session.executor.run(code)
         step.observations = observation(result)
         if result.error is not None:
             step.error = f"{result.error}\n{prompts.RETRY}"
         if result.has_final_answer:
             step.is_final_answer, step.final_answer = True, result.final_answer
 
-    def _action_messages(self, step: ActionStep) -> list[ChatMessage]:
+    def action_messages(self, step: ActionStep) -> list[ChatMessage]:
         said = step.model_output.strip() or (f"```python\n{step.code}\n```" if step.code else "")
         messages = [ChatMessage("assistant", said)]
         if step.is_final_answer:
@@ -130,10 +148,26 @@ class CodeAgent(MultiStepAgent):
         return [*messages, ChatMessage("user", observed)]
 
 
+class _CodeSession:
+    """A run's code executor and the tools it was given; kept in a conversation for a run that
+    continues it."""
+
+    def __init__(self, executor: CodeExecutor, tools: list[_ObservedTool]) -> None:
+        self.executor = executor
+        self.tools = tools
+
+    def adopt(self, run: RunContext) -> None:
+        for tool in self.tools:
+            tool.run = run
+
+    async def aclose(self) -> None:
+        await self.executor.aclose()
+
+
 class _ObservedTool:
     """A tool as the executor sees it, reporting each call to the run (records, events, progress)."""
 
-    def __init__(self, tool: Tool, run: _Run) -> None:
+    def __init__(self, tool: Tool, run: RunContext) -> None:
         self.tool = tool
         self.run = run
         self.name = tool.name

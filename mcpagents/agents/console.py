@@ -44,6 +44,11 @@ class AgentConsole:
         self._streamed: int | None = None  # the step whose model output came as deltas
         self._line_open = False  # deltas are written without a newline
 
+    def for_run(self) -> AgentConsole:
+        """A console for one run: the same output and level, the run's own state (which step's rule is
+        printed), so that concurrent runs of one agent each print their own steps."""
+        return AgentConsole(self.verbosity_level, self.console)
+
     def start(self, task: str, agent_name: str, model_id: str, tool_names: list[str]) -> None:
         self._step = self._streamed = None
         tools = ", ".join(tool_names) or "none"

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcpagents.models.messages import ChatMessage, ImagePart, TokenUsage
+from mcpagents.errors import ConfigError
+from mcpagents.models.messages import ChatMessage, TokenUsage
+from mcpagents.tools.image import Image
 
 
 @dataclass
@@ -24,7 +26,7 @@ class ToolCallRecord:
 @dataclass
 class TaskStep:
     task: str
-    images: list[ImagePart] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
     kind: Literal["task"] = "task"
 
 
@@ -118,7 +120,7 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
             images = ChatMessage.from_dict(
                 {"role": "user", "content": list(fields.get("images") or [])}
             ).content
-            fields["images"] = [part for part in images if isinstance(part, ImagePart)]
+            fields["images"] = [part for part in images if isinstance(part, Image)]
             return TaskStep(**fields)
         case "planning":
             return PlanningStep(**fields)
@@ -127,4 +129,4 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
             return ActionStep(**fields)
         case "final_answer":
             return FinalAnswerStep(**fields)
-    raise ValueError(f"unknown step kind {data.get('kind')!r}")
+    raise ConfigError(f"unknown step kind {data.get('kind')!r}")

@@ -38,7 +38,7 @@ class RunResult:
     """The whole story of a run: `agent.run(task, return_full_result=True)`.
 
     `state` is `success`, `max_steps_reached` (the output is the model's best answer from memory)
-    or `error` (the run could not go on: `error` says why).
+    or `error` (the run could not go on: `error` says why, and `exception` is what was raised).
     """
 
     output: Any
@@ -48,6 +48,8 @@ class RunResult:
     timing: Timing
     messages: list[ChatMessage] = field(default_factory=list)
     error: str | None = None
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    """What ended a run in state `error` (a `ModelError`); not kept by `to_dict`."""
 
     @property
     def step_token_usage(self) -> list[TokenUsage]:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 import anyio
 
 from mcpagents.agents import prompts
-from mcpagents.agents.base import MultiStepAgent, _Run
+from mcpagents.agents.base import MultiStepAgent
 from mcpagents.agents.memory import ActionStep, ToolCallRecord
 from mcpagents.agents.results import ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.agents.run_context import RunContext
+from mcpagents.json_data import to_json
 from mcpagents.models.messages import ChatMessage, ToolCall, ToolDefinition
-from mcpagents.sandbox.executor import to_json
 from mcpagents.tools.tool import Progress, Tool
 
 FINAL_ANSWER = "final_answer"
@@ -37,12 +38,12 @@ class ToolCallingAgent(MultiStepAgent):
         parameters = {"type": "object", "properties": {"answer": answer}, "required": ["answer"]}
         return ToolDefinition(FINAL_ANSWER, "Ends the task with its final answer.", parameters)
 
-    async def _act(self, step: ActionStep, run: _Run) -> None:
+    async def step(self, step: ActionStep, run: RunContext) -> None:
         definitions = [ToolDefinition.from_tool(tool) for tool in run.tools] + [
             self.final_answer_definition()
         ]
-        response = await self._ask(
-            run, step.step_number, self._messages(run.memory), tools=definitions, tool_choice="required"
+        response = await run.ask(
+            self.messages(run.memory), step_number=step.step_number, tools=definitions, tool_choice="required"
         )
         step.model_output, step.usage = response.text, response.usage
         calls = response.tool_calls
@@ -76,7 +77,9 @@ class ToolCallingAgent(MultiStepAgent):
         step.observations = "\n".join(_observed(record) for record in step.tool_calls)
         step.error = f"{final.error}\n{prompts.RETRY}"
 
-    async def _perform(self, call: ToolCall, record: ToolCallRecord, step: ActionStep, run: _Run) -> None:
+    async def _perform(
+        self, call: ToolCall, record: ToolCallRecord, step: ActionStep, run: RunContext
+    ) -> None:
         run.emit(ToolCallStarted(step.step_number, record.name, record.arguments, record.id))
         tool = next((tool for tool in run.tools if tool.name == record.name), None)
 
@@ -101,7 +104,7 @@ class ToolCallingAgent(MultiStepAgent):
                 record.error = str(error)
         run.emit(ToolCallFinished(step.step_number, record.name, record.result, record.error, record.id))
 
-    def _action_messages(self, step: ActionStep) -> list[ChatMessage]:
+    def action_messages(self, step: ActionStep) -> list[ChatMessage]:
         calls = [
             ToolCall(record.id or f"call_{index}", record.name, record.arguments)
             for index, record in enumerate(step.tool_calls)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mcpagents.connections.specs import HttpServer, InProcessServer, StdioServer
+from mcpagents.connections.specs import InProcessServer, ServerSpec
+from mcpagents.errors import ConfigError
 from mcpagents.tools.collection import ToolCollection
 from mcpagents.tools.local import FunctionTool
 from mcpagents.tools.tool import Tool
@@ -25,9 +26,7 @@ class Toolbox:
     """Opens the collections that are not open yet on first use and closes only those; a collection
     that was open already belongs to whoever opened it."""
 
-    def __init__(
-        self, tools: ToolsArgument, managed_agents: Sequence[MultiStepAgent | StdioServer | HttpServer]
-    ) -> None:
+    def __init__(self, tools: ToolsArgument, managed_agents: Sequence[MultiStepAgent | ServerSpec]) -> None:
         given: list[ToolCollection | FunctionTool[..., Any]]
         if tools is None:
             given = []
@@ -44,11 +43,11 @@ class Toolbox:
             )
         self.managed_agents = list(managed_agents)
         if functions or self.managed_agents:
-            from mcpagents.serving.agent_server import agent_server
+            from mcpagents.agents.mcp_server import agent_server
 
             servers = [
                 agent
-                if isinstance(agent, StdioServer | HttpServer)
+                if isinstance(agent, ServerSpec)
                 else InProcessServer(agent_server(agent), name=agent.name)
                 for agent in self.managed_agents
             ]
@@ -76,7 +75,7 @@ class Toolbox:
         for tool in tools:
             if tool.name in seen:
                 servers = f"servers {seen[tool.name].server!r} and {tool.server!r}"
-                raise ValueError(
+                raise ConfigError(
                     f"two tool collections both offer a tool named {tool.name!r} ({servers}): put the"
                     " servers in one collection, which prefixes colliding names, or filter one out with"
                     " include=/exclude="

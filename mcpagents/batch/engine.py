@@ -17,9 +17,7 @@ from mcpagents.batch.results import (
     Outcome,
     Record,
     ResultsFile,
-    crashed_result,
-    failure_of,
-    task_record,
+    run_task,
 )
 from mcpagents.batch.tasks import BatchTask, TasksArgument, id_key, read_tasks
 from mcpagents.errors import ConfigError
@@ -140,9 +138,9 @@ def run_batch(
 ) -> BatchSummary:
     """The sync twin of `arun_batch` (from plain scripts, and from inside a running loop). Ctrl-C
     stops the batch; the lines written so far stay, and `resume=True` runs the rest."""
-    from mcpagents.runtime import shared_home
+    from mcpagents.portal import shared_portal
 
-    return shared_home().run_blocking(
+    return shared_portal().call(
         arun_batch,
         agent,
         tasks,
@@ -154,25 +152,6 @@ def run_batch(
         workers=workers,
         progress=progress,
     )
-
-
-async def run_task(agent: MultiStepAgent, task: BatchTask) -> Record:
-    """Run one task in a new conversation of `agent`; its results line, also when the run raised."""
-    from mcpagents.agents.conversation import Conversation
-
-    conversation = Conversation()
-    started = time.time()
-    try:
-        result = await agent.arun(task.task, conversation=conversation, return_full_result=True)
-        failure = failure_of(result.state)
-    except Exception as error:
-        cause = _leaf(error)
-        result = crashed_result(cause, conversation.memory.steps, started)
-        failure = failure_of(result.state, cause)
-    finally:
-        with anyio.CancelScope(shield=True):
-            await conversation.aclose()  # a CodeAgent's worker, kept for a run that would continue it
-    return task_record(task, result, failure)
 
 
 def _source(agent: AgentSource, engine: Engine) -> MultiStepAgent | AgentFactory:
@@ -224,10 +203,3 @@ async def _run_local(
         if agent is not source:
             with anyio.CancelScope(shield=True):
                 await agent.aclose()
-
-
-def _leaf(error: BaseException) -> BaseException:
-    """The one exception inside nested single-exception groups (task groups wrap what they raise)."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error

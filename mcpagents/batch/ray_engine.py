@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from mcpagents.batch.results import Record, crashed_result, failure_of, task_record
+from mcpagents.batch.results import Record, crashed_result, failure_of, run_task, task_record
 from mcpagents.batch.tasks import BatchTask
 from mcpagents.errors import AgentError, ConfigError, MCPServerError
 
@@ -57,7 +57,6 @@ class BatchWorker:
         return None
 
     async def run(self, task: BatchTask) -> Record:
-        from mcpagents.batch.engine import run_task
 
         return await run_task(self.agent, task)
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from mcpagents.batch.tasks import BatchTask, _jsonable, answer_matches, id_key
+import anyio
+
+from mcpagents.batch.tasks import BatchTask, answer_matches, id_key, jsonable
 from mcpagents.errors import ConfigError
 
 if TYPE_CHECKING:
+    from mcpagents.agents.base import MultiStepAgent
     from mcpagents.agents.memory import Step
     from mcpagents.agents.results import RunResult
 
@@ -38,7 +41,7 @@ def task_record(task: BatchTask, result: RunResult, failure: str | None) -> Reco
     """The results line of a finished task (plain JSON data, so that it travels between processes)."""
     run = result.to_dict()
     del run["messages"]  # the steps say it all; the messages would repeat the system prompt per task
-    run["output"] = _jsonable(result.output)
+    run["output"] = jsonable(result.output)
     record: Record = {"id": task.id, "task": task.task, **run, "failure": failure}
     if task.has_expected:
         record["expected"] = task.expected
@@ -229,3 +232,29 @@ class BatchSummary:
         )
         lines.append(f"results: {self.out}")
         return lines
+
+
+async def run_task(agent: MultiStepAgent, task: BatchTask) -> Record:
+    """Run one task in a new conversation of `agent`; its results line, also when the run raised."""
+    from mcpagents.agents.conversation import Conversation
+
+    conversation = Conversation()
+    started = time.time()
+    try:
+        result = await agent.arun(task.task, conversation=conversation, return_full_result=True)
+        failure = failure_of(result.state)
+    except Exception as error:
+        cause = _leaf(error)
+        result = crashed_result(cause, conversation.memory.steps, started)
+        failure = failure_of(result.state, cause)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await conversation.aclose()  # a CodeAgent's worker, kept for a run that would continue it
+    return task_record(task, result, failure)
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The one exception inside nested single-exception groups (task groups wrap what they raise)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error

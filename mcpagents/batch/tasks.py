@@ -120,7 +120,7 @@ def answer_matches(output: Any, expected: Any) -> bool:
     """
     if isinstance(expected, str):
         return _text(output).strip().casefold() == expected.strip().casefold()
-    value = _jsonable(output)
+    value = jsonable(output)
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -142,11 +142,11 @@ def _json_equal(a: Any, b: Any) -> bool:
 
 
 def _text(output: Any) -> str:
-    value = _jsonable(output)
+    value = jsonable(output)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """A final answer as JSON data (pydantic models and dataclasses included)."""
     from pydantic_core import to_jsonable_python
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from mcpagents.batch.engine import DEFAULT_CONCURRENCY
 from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_TOOL_ERROR
 
@@ -56,7 +57,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="local: in this process (default); ray: on Ray workers (pip install 'mcpagents[ray]')",
     )
     batch.add_argument(
-        "--concurrency", type=positive_int, default=8, metavar="N", help="tasks at once (default 8)"
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"tasks at once (default {DEFAULT_CONCURRENCY})",
     )
     batch.add_argument("--resume", action="store_true", help="skip the tasks whose id is already in --out")
     batch.add_argument(

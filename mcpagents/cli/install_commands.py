@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mcpagents.clients.hosts import HOST_TITLES, HOSTS, Change, Host, install, server_entry, uninstall
 from mcpagents.errors import ConfigError
+from mcpagents.hosts.config_file import HOST_TITLES, HOSTS, Change, Host, install, server_entry, uninstall
 
 _HOSTS_HELP = f"one of: {', '.join(HOSTS)}"
 _RESTART_HINTS: Mapping[Host, str] = {

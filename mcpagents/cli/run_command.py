@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcpagents.agents.registry import agent_type, agent_type_names
 from mcpagents.cli import tool_commands
 from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK, EXIT_TOOL_ERROR
@@ -38,9 +39,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("spec", nargs="?", metavar="SPEC", help="an agent spec file (.yaml or .yml)")
     run.add_argument("task", metavar="TASK", help="what the agent should do")
     run.add_argument("--model", help="a model string, e.g. openai/gpt-5-mini, local, scripted:FILE")
-    run.add_argument(
-        "--type", choices=("code", "tool_calling"), help="the agent without a spec (default code)"
-    )
+    run.add_argument("--type", choices=agent_type_names(), help="the agent without a spec (default code)")
     run.add_argument("--max-steps", type=positive_int, metavar="N", help="the most steps the run may take")
     run.add_argument("--json", action="store_true", help="print the whole run (a RunResult) as JSON")
     run.add_argument("--quiet", action="store_true", help="do not show the steps")
@@ -95,13 +94,9 @@ def _agent_of_spec(path: Path, options: argparse.Namespace, verbosity: int) -> M
 
 
 def _agent_of_options(options: argparse.Namespace, verbosity: int) -> MultiStepAgent:
-    from mcpagents.agents.code_agent import CodeAgent
-    from mcpagents.agents.tool_calling_agent import ToolCallingAgent
-
     servers_given = options.config or options.url or options.command
     tools = tool_commands.collection(options) if servers_given else None
-    kind = ToolCallingAgent if options.type == "tool_calling" else CodeAgent
-    return kind(tools, options.model, verbosity_level=verbosity)
+    return agent_type(options.type or "code")(tools, options.model, verbosity_level=verbosity)
 
 
 def _report(result: RunResult, *, as_json: bool) -> int:

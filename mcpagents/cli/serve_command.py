@@ -6,6 +6,8 @@ import argparse
 
 from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK
+from mcpagents.http_server.limits import add_limit_options, limits_from
+from mcpagents.serving.settings import DEFAULTS, ServerSettings
 
 EXAMPLE = """examples:
   mcpagents serve helper.yaml                              # stdio, for Claude Desktop / IDEs
@@ -26,10 +28,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("specs", nargs="+", metavar="SPEC", help="agent spec files (YAML)")
     serve.add_argument("--transport", choices=["stdio", "http", "sse"], default="stdio")
     serve.add_argument(
-        "--host", default="127.0.0.1", help="HTTP: the address to listen on (default 127.0.0.1)"
+        "--host", default=DEFAULTS.host, help=f"HTTP: the address to listen on (default {DEFAULTS.host})"
     )
     serve.add_argument(
-        "--port", type=int, default=8000, help="HTTP: the port (default 8000; 0: any free port)"
+        "--port",
+        type=int,
+        default=DEFAULTS.port,
+        help=f"HTTP: the port (default {DEFAULTS.port}; 0: any free port)",
     )
     serve.add_argument(
         "--token", help="HTTP: require `Authorization: Bearer TOKEN` (or set $MCPAGENTS_TOKEN)"
@@ -51,32 +56,33 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="ORIGIN",
         help="HTTP: a browser Origin to accept besides loopback ones, e.g. https://app.example (repeatable)",
     )
-    serve.add_argument("--max-body-bytes", type=int, help="HTTP: the largest request body (default 4 MiB)")
     serve.add_argument(
-        "--read-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="HTTP: close a connection whose request (line, headers, body) has not fully arrived in this"
-        " time; answers are not timed (default 30)",
-    )
-    serve.add_argument(
-        "--keep-alive-timeout",
+        "--max-body-bytes",
         type=int,
-        metavar="SECONDS",
-        help="HTTP: close a connection silent this long between requests (default 5)",
+        default=DEFAULTS.max_body_bytes,
+        help=f"HTTP: the largest request body (default {DEFAULTS.max_body_bytes})",
     )
-    serve.add_argument(
-        "--max-connections",
-        type=int,
-        help="HTTP: connections each process holds at once; more are answered 503 (default 512)",
-    )
+    add_limit_options(serve)
     serve.add_argument("--model", help="use this model instead of the specs' (e.g. local, openai/gpt-5-mini)")
     serve.add_argument("--run-timeout", type=float, help="stop a run after this many seconds")
-    serve.add_argument("--max-depth", type=int, help="refuse calls down chains of more agents (default 8)")
     serve.add_argument(
-        "--conversation-expiry", type=float, help="drop a conversation idle this many seconds (default 1800)"
+        "--max-depth",
+        type=int,
+        default=DEFAULTS.max_depth,
+        help=f"refuse calls down chains of more agents (default {DEFAULTS.max_depth})",
     )
-    serve.add_argument("--max-conversations", type=int, help="conversations kept at once (default 100)")
+    serve.add_argument(
+        "--conversation-expiry",
+        type=float,
+        default=DEFAULTS.idle_expiry,
+        help=f"drop a conversation idle this many seconds (default {DEFAULTS.idle_expiry:g})",
+    )
+    serve.add_argument(
+        "--max-conversations",
+        type=int,
+        default=DEFAULTS.max_conversations,
+        help=f"conversations kept at once (default {DEFAULTS.max_conversations})",
+    )
     serve.add_argument(
         "--conversation-store",
         metavar="FILE",
@@ -95,7 +101,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         " their runs (stateless, a run is cancelled when its client drops the request)",
     )
     serve.add_argument(
-        "--grace", type=int, default=10, help="on shutdown, seconds runs in flight get to finish (default 10)"
+        "--grace",
+        type=float,
+        default=DEFAULTS.grace,
+        help=f"on shutdown, seconds runs in flight get to finish (default {DEFAULTS.grace:g})",
     )
     serve.set_defaults(run=_serve)
 
@@ -106,28 +115,27 @@ def _serve(options: argparse.Namespace) -> int:
 
     from mcpagents.errors import ConfigError
     from mcpagents.serving.serve import serve
-    from mcpagents.serving.settings import ServerSettings
     from mcpagents.serving.workers import serve_workers
     from mcpagents.spec import load_agents, load_spec
 
-    chosen = {
-        "token": options.token,
-        "allowed_hosts": tuple(options.allowed_host),
-        "allowed_origins": tuple(options.allowed_origin),
-        "max_body_bytes": options.max_body_bytes,
-        "idle_expiry": options.conversation_expiry,
-        "max_conversations": options.max_conversations,
-        "max_depth": options.max_depth,
-        "run_timeout": options.run_timeout,
-        "conversation_store": options.conversation_store and os.path.abspath(options.conversation_store),
-        "stateless": not options.stateful,
-        "read_timeout": options.read_timeout,
-        "keep_alive_timeout": options.keep_alive_timeout,
-        "max_connections": options.max_connections,
-    }
-    settings = ServerSettings(**{key: value for key, value in chosen.items() if value is not None})
+    settings = ServerSettings(
+        host=options.host,
+        port=options.port,
+        token=options.token,
+        allowed_hosts=tuple(options.allowed_host),
+        allowed_origins=tuple(options.allowed_origin),
+        max_body_bytes=options.max_body_bytes,
+        idle_expiry=options.conversation_expiry,
+        max_conversations=options.max_conversations,
+        max_depth=options.max_depth,
+        run_timeout=options.run_timeout,
+        conversation_store=options.conversation_store and os.path.abspath(options.conversation_store),
+        stateless=not options.stateful,
+        http_limits=limits_from(options),
+        allow_no_token=options.allow_no_token,
+        grace=options.grace,
+    )
     build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=0)
-    where = {"host": options.host, "port": options.port, "settings": settings, "grace": options.grace}
     if options.workers > 1:
         if options.transport != "http":
             raise ConfigError(
@@ -135,7 +143,7 @@ def _serve(options: argparse.Namespace) -> int:
             )
         for path in options.specs:
             load_spec(path)  # the specs' errors before any worker starts (each worker reads them)
-        serve_workers(build_agents, workers=options.workers, allow_no_token=options.allow_no_token, **where)
+        serve_workers(build_agents, workers=options.workers, settings=settings)
     else:
-        serve(build_agents(), transport=options.transport, allow_no_token=options.allow_no_token, **where)
+        serve(build_agents(), transport=options.transport, settings=settings)
     return EXIT_OK

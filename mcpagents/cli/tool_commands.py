@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mcpagents.connections.specs import DEFAULT_TIMEOUT
+
 if TYPE_CHECKING:
     from mcpagents.tools.collection import ToolCollection
     from mcpagents.tools.tool import Progress, Tool
@@ -26,7 +28,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     call.add_argument("tool", help="the tool's name (server__tool when names collide)")
     call.add_argument("arguments", nargs="*", metavar="NAME=VALUE", help="arguments; values are JSON or text")
     add_server_options(call)
-    call.add_argument("--timeout", type=float, default=60.0, help="seconds of silence allowed (default 60)")
+    call.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds of silence allowed (default {DEFAULT_TIMEOUT:g})",
+    )
     call.set_defaults(run=_call_tool)
 
 
@@ -48,7 +55,7 @@ def server_options_given(options: argparse.Namespace) -> list[str]:
 
 
 def collection(options: argparse.Namespace) -> ToolCollection:
-    from mcpagents.connections.specs import HttpServer, StdioServer
+    from mcpagents.connections.specs import HttpServer, ServerSpec, StdioServer
     from mcpagents.errors import ConfigError
     from mcpagents.tools.collection import ToolCollection
 
@@ -57,7 +64,7 @@ def collection(options: argparse.Namespace) -> ToolCollection:
     filters = {"include": options.include, "exclude": options.exclude}
     if options.config:
         return ToolCollection.from_config(options.config, servers=options.server, **filters)
-    servers: list[StdioServer | HttpServer] = []
+    servers: list[ServerSpec] = []
     if options.url:
         sse = options.url.rstrip("/").endswith("/sse")
         servers.append(HttpServer(options.url, transport="sse" if sse else "streamable-http"))

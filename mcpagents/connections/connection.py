@@ -9,7 +9,7 @@ connection that is lost stays down until the next request asks for it again, whi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -18,9 +18,6 @@ import anyio
 import httpx2
 import mcp_types
 from mcp import Client, MCPError
-from mcp.client import Transport
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import (
     ListenNotSupportedError,
     PromptsListChanged,
@@ -28,16 +25,16 @@ from mcp.client.subscriptions import (
     SubscriptionLost,
     ToolsListChanged,
 )
+from mcp.server import MCPServer, Server
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcpagents import __version__
-from mcpagents.connections.logs import ServerLog
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
-from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
-from mcpagents.connections.stdio import StdioTransport
+from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
-from mcpagents.runtime import spawn_detached
+from mcpagents.logs import ServerLog
+from mcpagents.portal import spawn_detached
 
 ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
 ListChangeHandler = Callable[["Connection", "ListKind"], Coroutine[Any, Any, None]]
@@ -60,13 +57,18 @@ class _Attempt:
         self.client: Client | None = None
         self.error: MCPServerError | None = None
         self.scope = anyio.CancelScope()
-        self.transport: StdioTransport | None = None
+        self.link: ServerLink | None = None
         self.guard: ResponseGuard | None = None
         self.violation: str | None = None
         """What the server did that broke the protocol, which ended this attempt."""
         self.watchers: anyio.abc.TaskGroup | None = None
         self.http_refusal: tuple[int, str] | None = None
         """The last HTTP error status the server answered with (the SDK turns it into a bare error)."""
+
+    @property
+    def process(self) -> ServerProcess | None:
+        """The server's process, when its spec runs one."""
+        return self.link.process if self.link else None
 
     async def record_response(self, response: httpx2.Response) -> None:
         if response.status_code >= 400:
@@ -116,7 +118,7 @@ class Connection:
         """The connected client; starts or restarts the server if it is not connected."""
         attempt = self._attempt
         if attempt is not None and attempt.client is not None and not attempt.ended.is_set():
-            if attempt.transport is None or attempt.transport.running:
+            if attempt.process is None or attempt.process.running:
                 return attempt.client
             attempt.ended.set()  # the process exited while nobody was looking: start a new one
         if self._closing:
@@ -187,46 +189,24 @@ class Connection:
 
     @asynccontextmanager
     async def _open_client(self, attempt: _Attempt) -> AsyncIterator[Client]:
-        options: dict[str, Any] = {
-            "mode": self.spec.mode,
-            "client_info": mcp_types.Implementation(name="mcpagents", version=__version__),
-            "message_handler": self._handle_message,
-        }
-        async with AsyncExitStack() as stack:
-            if isinstance(self.spec, InProcessServer):
-                yield await stack.enter_async_context(Client(self.spec.server, **options))
-            else:
-                transport = await self._open_transport(attempt, stack)
-                attempt.guard = ResponseGuard(
-                    transport, self.log, on_violation=partial(self._break_off, attempt)
-                )
-                yield await stack.enter_async_context(Client(attempt.guard, **options))
-
-    async def _open_transport(self, attempt: _Attempt, stack: AsyncExitStack) -> Transport:
-        spec = self.spec
-        if isinstance(spec, StdioServer):
-            attempt.transport = StdioTransport(
-                spec, self.log, on_exit=attempt.ended.set, on_violation=partial(self._break_off, attempt)
-            )
-            return attempt.transport
-        assert isinstance(spec, HttpServer)
-
-        def http_client(
-            headers: dict[str, str] | None = None,
-            timeout: httpx2.Timeout | None = None,
-            auth: httpx2.Auth | None = None,
-        ) -> httpx2.AsyncClient:
-            return httpx2.AsyncClient(
-                headers={**(spec.headers or {}), **(headers or {})},
-                timeout=timeout or httpx2.Timeout(30, read=300),
-                auth=auth,
-                event_hooks={"response": [attempt.record_response]},
-            )
-
-        if spec.transport == "sse":
-            return sse_client(spec.url, httpx_client_factory=http_client)
-        http = await stack.enter_async_context(http_client())
-        return streamable_http_client(spec.url, http_client=http)
+        """A client through what the spec opens; a transport's responses are checked on the way."""
+        on_violation = partial(self._break_off, attempt)
+        attempt.link = ServerLink(
+            self.log,
+            on_exit=attempt.ended.set,
+            on_violation=on_violation,
+            on_http_response=attempt.record_response,
+        )
+        target = self.spec.open(attempt.link)
+        if not isinstance(target, MCPServer | Server):
+            target = attempt.guard = ResponseGuard(target, self.log, on_violation=on_violation)
+        async with Client(
+            target,
+            mode=self.spec.mode,
+            client_info=mcp_types.Implementation(name="mcpagents", version=__version__),
+            message_handler=self._handle_message,
+        ) as client:
+            yield client
 
     def _break_off(self, attempt: _Attempt, violation: str) -> None:
         """The server broke the protocol: give its connection up (a request may not be there to say so)."""
@@ -395,10 +375,10 @@ class Connection:
             return self._server_error(
                 f"{where} broke the MCP protocol before finishing the handshake: {attempt.violation}", attempt
             )
-        if attempt.transport is not None and _is_connection_lost(error, attempt):
-            await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
+        if attempt.process is not None and _is_connection_lost(error, attempt):
+            await _wait(attempt.process.exited, _DEATH_REPORT_WAIT)
             return self._server_error(
-                f"{where} {attempt.transport.describe_exit()} before finishing the MCP handshake", attempt
+                f"{where} {attempt.process.describe_exit()} before finishing the MCP handshake", attempt
             )
         if isinstance(error, httpx2.HTTPStatusError):
             attempt.http_refusal = (error.response.status_code, error.response.reason_phrase)
@@ -465,19 +445,19 @@ class Connection:
         """What happened to the server that lost the connection during `what`."""
         if attempt.violation is not None:
             return f"server {self.name!r} broke the MCP protocol during {what}: {attempt.violation}"
-        if attempt.transport is not None:
-            await _wait(attempt.transport.exited, _DEATH_REPORT_WAIT)
-            return f"server {self.name!r} {attempt.transport.describe_exit()} during {what}"
+        if attempt.process is not None:
+            await _wait(attempt.process.exited, _DEATH_REPORT_WAIT)
+            return f"server {self.name!r} {attempt.process.describe_exit()} during {what}"
         return f"server {self.name!r} lost its connection ({_describe(error)}) during {what}"
 
     def _server_error(self, message: str, attempt: _Attempt | None) -> MCPServerError:
-        transport = attempt.transport if attempt else None
+        process = attempt.process if attempt else None
         return MCPServerError(
             message,
             server=self.name,
-            exit_code=transport.exit_code if transport else None,
-            stderr_tail=self.log.tail() if transport else "",
-            log_path=self.log.path if transport else None,
+            exit_code=process.exit_code if process else None,
+            stderr_tail=self.log.tail() if process else "",
+            log_path=self.log.path if process else None,
         )
 
 

@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 from mcpagents.connections.specs import HttpServer, HttpTransport, ProtocolMode, StdioServer
 from mcpagents.errors import ConfigError
 
+ConfiguredServer = StdioServer | HttpServer
+"""What a config entry describes: a server started by a command, or one reached at a URL."""
+
 _JSON_STRING = r'("(?:[^"\\\n]|\\.)*")'
 # Each pattern matches whole strings first so that nothing inside a string is ever touched.
 _STRING_OR_COMMENT = re.compile(_JSON_STRING + r"|//[^\n]*|/\*[\s\S]*?\*/")
@@ -41,7 +44,7 @@ def load_server_config(
     inputs: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     origin: str | os.PathLike[str] | None = None,
-) -> dict[str, StdioServer | HttpServer]:
+) -> dict[str, ConfiguredServer]:
     """Read the MCP servers of a host's config file (or of its already-parsed content).
 
     Understood layouts, told apart by their top-level key:
@@ -93,7 +96,7 @@ def load_server_entry(
     origin: str | os.PathLike[str],
     path: str,
     environ: Mapping[str, str] | None = None,
-) -> StdioServer | HttpServer:
+) -> ConfiguredServer:
     """One server entry (`{command, args, env, cwd}` or `{url, headers, type}`) read as
     `load_server_config` reads those of a file: `origin` is the file it comes from (errors name it;
     relative paths are taken from its folder) and `path` the entry's place in it, e.g. `agents[0]`.
@@ -122,7 +125,7 @@ def _read_json(path: Path, where: str) -> Mapping[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read the config file: {exc}") from exc
     try:
-        data = json.loads(_strip_jsonc(text))
+        data = json.loads(strip_jsonc(text))
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -132,7 +135,7 @@ def _read_json(path: Path, where: str) -> Mapping[str, Any]:
     return data
 
 
-def _strip_jsonc(text: str) -> str:
+def strip_jsonc(text: str) -> str:
     """Blank out comments and trailing commas, keeping every other character where it was.
 
     Positions are kept so that JSON errors report the line and column of the original text.
@@ -219,7 +222,7 @@ class _Reader:
             raise self.fail(f"{path}.disabled", f"must be true or false, got {_show(disabled)}")
         return disabled
 
-    def server(self, name: str | None, entry: Any, path: str) -> StdioServer | HttpServer:
+    def server(self, name: str | None, entry: Any, path: str) -> ConfiguredServer:
         if not isinstance(entry, Mapping):
             raise self.fail(path, f'must be an object with "command" or "url", got {_show(entry)}')
         type_key = "type" if "type" in entry else "transport"

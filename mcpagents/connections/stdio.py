@@ -26,9 +26,9 @@ from mcp.client.stdio import get_default_environment
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from mcpagents.connections.logs import ServerLog
 from mcpagents.connections.protocol import describe_invalid
 from mcpagents.errors import MCPServerError
+from mcpagents.logs import ServerLog
 
 if TYPE_CHECKING:
     from mcp.client._transport import TransportStreams

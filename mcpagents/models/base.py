@@ -1,14 +1,19 @@
-"""The model interface every agent talks to."""
+"""The model interface every agent talks to: one `ModelRequest` in, one `ModelResponse` out.
+
+A provider implements `complete(request)`, and `complete_streaming(request)` where it streams.
+`generate`, `agenerate`, `stream` and `astream` are the conveniences callers use: they take the
+request's fields as typed keywords and build the `ModelRequest`.
+"""
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
 
 from mcpagents.models.messages import (
     MessageLike,
+    ModelRequest,
     ModelResponse,
     ResponseFormat,
     StreamEvent,
@@ -16,21 +21,38 @@ from mcpagents.models.messages import (
     ToolCallDelta,
     ToolChoice,
     ToolDefinition,
+    as_messages,
 )
-from mcpagents.runtime import shared_home
+from mcpagents.portal import shared_portal
 
 
 class Model(ABC):
-    """A chat model. Implement `agenerate`; override `astream` where the provider streams.
+    """A chat model. Subclasses implement `complete`, and override `complete_streaming` where the
+    provider streams.
 
-    Every method takes the same request: `messages` (`ChatMessage`s or dicts), optional `tools`
-    with a `tool_choice`, an optional `response_format` (`JsonSchemaFormat` or `CodeFormat`),
-    `stop` sequences, `temperature` and `max_tokens`.
+    The calls take `messages` (`ChatMessage`s or dicts), optional `tools` with a `tool_choice`, an
+    optional `response_format` (`JsonSchemaFormat` or `CodeFormat`), `stop` sequences, `temperature`
+    and `max_tokens` (see `ModelRequest`).
     """
 
     model_id: str
 
     @abstractmethod
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """The assistant's next turn."""
+
+    async def complete_streaming(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """The next turn as it is produced: `TextDelta`s and `ToolCallDelta`s, then the `ModelResponse`.
+
+        This default produces the whole response first, for models that cannot stream.
+        """
+        response = await self.complete(request)
+        if response.text:
+            yield TextDelta(response.text)
+        for index, call in enumerate(response.tool_calls):
+            yield ToolCallDelta(index, call.id, call.name, json.dumps(call.arguments))
+        yield response
+
     async def agenerate(
         self,
         messages: Sequence[MessageLike],
@@ -43,26 +65,61 @@ class Model(ABC):
         max_tokens: int | None = None,
     ) -> ModelResponse:
         """The assistant's next turn."""
+        request = ModelRequest(
+            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
+        )
+        return await self.complete(request)
 
-    async def astream(self, messages: Sequence[MessageLike], **request: Any) -> AsyncIterator[StreamEvent]:
-        """The next turn as it is produced: `TextDelta`s and `ToolCallDelta`s, then the `ModelResponse`.
-
-        This default produces the whole response first, for models that cannot stream.
-        """
-        response = await self.agenerate(messages, **request)
-        if response.text:
-            yield TextDelta(response.text)
-        for index, call in enumerate(response.tool_calls):
-            yield ToolCallDelta(index, call.id, call.name, json.dumps(call.arguments))
-        yield response
-
-    def generate(self, messages: Sequence[MessageLike], **request: Any) -> ModelResponse:
+    def generate(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: ToolChoice = "auto",
+        response_format: ResponseFormat | None = None,
+        stop: Sequence[str] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ModelResponse:
         """Sync twin of `agenerate`."""
-        return shared_home().run_blocking(self.agenerate, messages, **request)
+        request = ModelRequest(
+            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
+        )
+        return shared_portal().call(self.complete, request)
 
-    def stream(self, messages: Sequence[MessageLike], **request: Any) -> Iterator[StreamEvent]:
+    def astream(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: ToolChoice = "auto",
+        response_format: ResponseFormat | None = None,
+        stop: Sequence[str] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """The next turn as it is produced: `TextDelta`s and `ToolCallDelta`s, then the `ModelResponse`."""
+        request = ModelRequest(
+            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
+        )
+        return self.complete_streaming(request)
+
+    def stream(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: ToolChoice = "auto",
+        response_format: ResponseFormat | None = None,
+        stop: Sequence[str] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[StreamEvent]:
         """Sync twin of `astream`."""
-        return shared_home().iterate_blocking(self.astream, messages, **request)
+        request = ModelRequest(
+            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
+        )
+        return shared_portal().iterate(self.complete_streaming, request)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model_id!r})"

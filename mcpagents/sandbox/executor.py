@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
-import dataclasses
 import keyword
 import logging
 import os
@@ -31,23 +29,22 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Self
 
 import anyio
 import anyio.abc
 
-import mcpagents
-from mcpagents.errors import SandboxUnavailableError
+from mcpagents.errors import ConfigError, SandboxUnavailableError
+from mcpagents.json_data import to_json
 from mcpagents.sandbox import protocol
 from mcpagents.sandbox.channel import FrameChannel, WorkerGone, open_channel
+from mcpagents.sandbox.interface import ExecutorMode, ExecutorOptions, SandboxTool, StepResult
 from mcpagents.sandbox.launcher import ZygoteDied, ZygoteProcess, retire, zygote_for
 from mcpagents.sandbox.limits import ScratchQuota, StepWatch
-from mcpagents.sandbox.lint import DEFAULT_AUTHORIZED_IMPORTS, lint
+from mcpagents.sandbox.lint import lint
 from mcpagents.sandbox.worker_process import WorkerProcess
 
 logger = logging.getLogger("mcpagents")
-
-ExecutorMode = Literal["local", "sandbox"]
 
 LAYERS = ("process", "rlimits", "landlock", "seccomp")
 _READY_TIMEOUT = 60.0
@@ -67,21 +64,9 @@ _SYSTEM_READ_PATHS = (
     "/dev/urandom",
 )
 _HELPERS = ("final_answer", "parallel", "map_tool")
+_PACKAGE = Path(__file__).resolve().parents[1]
+"""mcpagents itself, which the worker imports (from a checkout, not under site-packages)."""
 _HEAVY_MODULES = frozenset({"numpy", "pandas", "scipy", "sklearn", "matplotlib", "PIL", "sympy"})
-
-
-class SandboxTool(Protocol):
-    """What the executor needs of a tool (a `mcpagents.Tool` is one)."""
-
-    name: str
-
-    @property
-    def description(self) -> str: ...
-
-    @property
-    def input_schema(self) -> dict[str, Any]: ...
-
-    async def acall_with(self, arguments: Mapping[str, Any]) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -91,25 +76,6 @@ class Layer:
     name: str
     ok: bool
     detail: str
-
-
-@dataclass
-class StepResult:
-    """What one step of code did."""
-
-    stdout: str = ""
-    stderr: str = ""
-    value: str | None = None
-    """The repr of the code's last expression, as a notebook shows it."""
-    final_answer: Any = None
-    has_final_answer: bool = False
-    final_answer_note: str | None = None
-    error: str | None = None
-    """The error, with the traceback lines of the model's own code."""
-    state_reset: bool = False
-    """The worker was replaced during this step: variables, imports and definitions are gone."""
-    tool_calls: int = 0
-    duration: float = 0.0
 
 
 @dataclass
@@ -139,33 +105,20 @@ class PythonExecutor:
     def __init__(
         self,
         tools: Iterable[SandboxTool] = (),
+        options: ExecutorOptions | None = None,
         *,
-        authorized_imports: Sequence[str] = DEFAULT_AUTHORIZED_IMPORTS,
-        mode: ExecutorMode = "local",
-        step_timeout: float = 20.0,
-        tool_wait_limit: float = 600.0,
-        memory_mb: int = 1024,
-        file_mb: int = 64,
-        disk_mb: int = 512,
-        max_files: int = 10_000,
-        open_files: int = 256,
-        output_limit: int = 20_000,
         workdir: str | os.PathLike[str] | None = None,
         read_paths: Sequence[str] = (),
         check_code: bool = True,
     ) -> None:
-        if mode not in ("local", "sandbox"):
-            raise ValueError(f"mode must be 'local' or 'sandbox', not {mode!r}")
+        self.options = options = options or ExecutorOptions()
         self.tools = {python_name(tool.name): tool for tool in tools}
         self._by_name = {tool.name: tool for tool in self.tools.values()}
-        self.authorized_imports = tuple(authorized_imports)
-        self.mode = mode
-        self.step_timeout = step_timeout
-        self.tool_wait_limit = tool_wait_limit
-        self.limits = {"memory_bytes": memory_mb << 20, "file_bytes": file_mb << 20, "open_files": open_files}
-        self.disk_bytes = disk_mb << 20
-        self.max_files = max_files
-        self.output_limit = output_limit
+        self.limits = {
+            "memory_bytes": options.memory_mb << 20,
+            "file_bytes": options.file_mb << 20,
+            "open_files": options.open_files,
+        }
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir is not None else None
         self.extra_read_paths = tuple(read_paths)
@@ -191,7 +144,7 @@ class PythonExecutor:
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="run-", dir=_runs_folder()))
         if self._scratch is None:
-            self._scratch = ScratchQuota(self.workdir, self.disk_bytes, self.max_files)
+            self._scratch = ScratchQuota(self.workdir, self.options.disk_mb << 20, self.options.max_files)
         if self._worker is None:
             self._worker = await self._spawn()
 
@@ -209,7 +162,7 @@ class PythonExecutor:
 
     async def run(self, code: str) -> StepResult:
         """Run one step of code in the worker and report what it did."""
-        problems = self.check_code and lint(code, self.authorized_imports, [*self.tools, *_HELPERS])
+        problems = self.check_code and lint(code, self.options.authorized_imports, [*self.tools, *_HELPERS])
         if problems:
             return StepResult(error="\n".join(problems))
         await self.start()
@@ -234,7 +187,7 @@ class PythonExecutor:
         assert self._worker is not None
         result = await self._step(self._worker, {"type": "define", "values": to_json(values)})
         if result.error is not None:
-            raise RuntimeError(f"could not define {sorted(values)}: {result.error}")
+            raise ConfigError(f"could not define {sorted(values)}: {result.error}")
 
     async def _step(self, worker: _Worker, request: dict[str, Any]) -> StepResult:
         # A step is named by a number the code cannot guess before the step starts: a frame forged
@@ -249,12 +202,12 @@ class PythonExecutor:
                 task.cancel()
         if outcome == "done" and exceeded is None:
             worker.process.pause_soon()  # threads the code left running wait for the next step
-            return _step_result(message, calls, self.output_limit)
+            return _step_result(message, calls, self.options.output_limit)
         if exceeded is not None:
             return await self._replace(worker, f"{exceeded} and was stopped")
         if outcome == "timeout":
             return await self._replace(
-                worker, f"your code ran longer than the {self.step_timeout:g} s limit and was stopped"
+                worker, f"your code ran longer than the {self.options.step_timeout:g} s limit and was stopped"
             )
         if outcome == "gone":
             return await self._replace(worker, f"the Python worker {await self._exit_reason(worker)}")
@@ -269,7 +222,11 @@ class PythonExecutor:
         gate = _CallGate()
         with anyio.CancelScope() as limit:
             watch = StepWatch(
-                limit, self.step_timeout, self.tool_wait_limit, worker.process.cpu_seconds, self._scratch
+                limit,
+                self.options.step_timeout,
+                self.options.tool_wait_limit,
+                worker.process.cpu_seconds,
+                self._scratch,
             )
             try:
                 worker.channel.send(request)
@@ -362,9 +319,9 @@ class PythonExecutor:
         assert self.workdir is not None
         environment = _worker_environment(self.workdir)
         read_paths = self._read_paths()
-        preimport = [m for m in self.authorized_imports if m.split(".")[0] in _HEAVY_MODULES]
+        preimport = [m for m in self.options.authorized_imports if m.split(".")[0] in _HEAVY_MODULES]
         root = self._sandbox_root()
-        zygote = zygote_for(self.mode, root, _worker_environment(root), read_paths)
+        zygote = zygote_for(self.options.mode, root, _worker_environment(root), read_paths)
         waited = _FORK_TIMEOUT if zygote.imported.issuperset(preimport) else _READY_TIMEOUT
         host_end, worker_end = socket.socketpair()
         try:
@@ -394,7 +351,7 @@ class PythonExecutor:
             "limits": self.limits,
             "read_paths": read_paths,
             "write_paths": [str(self.workdir)],
-            "output_limit": self.output_limit,
+            "output_limit": self.options.output_limit,
         }
         with anyio.move_on_after(_READY_TIMEOUT), suppress(WorkerGone, protocol.ProtocolError):
             worker.channel.send(setup)
@@ -416,7 +373,7 @@ class PythonExecutor:
 
     def _check_layers(self, reported: Mapping[str, Any]) -> None:
         first = not self.layers
-        self.layers = check_layers(reported, self.mode)
+        self.layers = check_layers(reported, self.options.mode)
         missing = [layer for layer in self.layers if not layer.ok]
         if missing and first:
             summary = "; ".join(f"{layer.name}: {layer.detail}" for layer in missing)
@@ -431,7 +388,7 @@ class PythonExecutor:
         """What the worker may read: the Python installation and site-packages, mcpagents itself,
         the system's shared libraries, and what the user added."""
         prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-        packages = [*site.getsitepackages(), str(Path(mcpagents.__file__).resolve().parent)]
+        packages = [*site.getsitepackages(), str(_PACKAGE)]
         paths = [*sorted(prefixes), *packages, *_SYSTEM_READ_PATHS, *self.extra_read_paths]
         return [str(Path(path)) for path in dict.fromkeys(paths) if os.path.exists(path)]
 
@@ -525,22 +482,6 @@ def python_name(tool_name: str) -> str:
     if not name.isidentifier():
         name = f"tool_{name}"
     return f"{name}_" if keyword.iskeyword(name) else name
-
-
-def to_json(value: Any) -> Any:
-    """A tool's result as JSON data for the worker: content objects become dicts, bytes base64."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): to_json(item) for key, item in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"type": type(value).__name__.lower(), **fields}
-    return str(value)
 
 
 def _step_result(done: Mapping[str, Any], calls: int, output_limit: int) -> StepResult:

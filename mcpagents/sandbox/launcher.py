@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mcpagents.connections.logs import ServerLog, default_log_dir
+from mcpagents.logs import ServerLog, default_log_dir
 from mcpagents.sandbox import protocol
 from mcpagents.sandbox.bubblewrap import bwrap_command
 from mcpagents.sandbox.zygote import MARKER

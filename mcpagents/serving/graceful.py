@@ -10,7 +10,7 @@ import anyio
 import uvicorn
 from sse_starlette.sse import AppStatus
 
-from mcpagents.serving.agent_server import RunsInFlight
+from mcpagents.agents.mcp_server import RunsInFlight
 
 
 class GracefulServer(uvicorn.Server):

@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from mcpagents.serving.agent_server import RunsInFlight, agent_server
-from mcpagents.serving.auth import BearerToken
+from mcpagents.agents.mcp_server import RunsInFlight, agent_server
+from mcpagents.errors import ConfigError
+from mcpagents.http_server.auth import BearerToken
 from mcpagents.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ def http_app(
     settings = settings or ServerSettings()
     settings.check_workers(workers)
     if not agents:
-        raise ValueError("http_app needs at least one agent")
+        raise ConfigError("http_app needs at least one agent")
     names = [agent.name for agent in agents]
     if len(set(names)) != len(names):
-        raise ValueError(f"two agents share a name ({', '.join(map(str, names))}): each needs its own path")
+        raise ConfigError(f"two agents share a name ({', '.join(map(str, names))}): each needs its own path")
     runs = RunsInFlight()
     served = [_ServedAgent(agent, settings, runs, workers) for agent in agents]
     routes: list[BaseRoute] = [Route("/health", _health(served), methods=["GET"])]
@@ -77,7 +78,13 @@ class _ServedAgent:
         self.settings = settings
         self.workers = workers
         self.conversations = settings.conversations(agent.name)
-        self.server: Server[Any] = agent_server(agent, settings, conversations=self.conversations, runs=runs)
+        self.server: Server[Any] = agent_server(
+            agent,
+            conversations=self.conversations,
+            max_depth=settings.max_depth,
+            run_timeout=settings.run_timeout,
+            runs=runs,
+        )
         security = settings.transport_security()
         self.sessions = StreamableHTTPSessionManager(
             self.server,

@@ -8,70 +8,53 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 from rich.console import Console
 
 from mcpagents.agents.console import AgentConsole
 from mcpagents.errors import ConfigError
-from mcpagents.runtime import running_loop, shared_home
+from mcpagents.http_server.auth import TOKEN_VARIABLE
+from mcpagents.http_server.guard import LOOPBACK_HOSTS
+from mcpagents.http_server.listen import listen
+from mcpagents.portal import running_loop, shared_portal
 from mcpagents.serving.http_app import http_app
-from mcpagents.serving.listen import listen
-from mcpagents.serving.settings import LOOPBACK_HOSTS, ServerSettings
+from mcpagents.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
 
 Transport = Literal["stdio", "http", "sse"]
-TOKEN_VARIABLE = "MCPAGENTS_TOKEN"
-DEFAULT_PORT = 8000
-DEFAULT_GRACE = 10
 
 
 def serve(
     agents: MultiStepAgent | Sequence[MultiStepAgent],
     *,
     transport: Transport = "stdio",
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
     settings: ServerSettings | None = None,
-    grace: int = DEFAULT_GRACE,
-    allow_no_token: bool = False,
 ) -> None:
     """Serve `agents` until interrupted (see `aserve`). From a plain script it runs in this thread,
     which handles SIGINT/SIGTERM; under a running loop (Jupyter) in the shared background loop."""
-    options: dict[str, Any] = {
-        "transport": transport,
-        "host": host,
-        "port": port,
-        "settings": settings,
-        "grace": grace,
-        "allow_no_token": allow_no_token,
-    }
     if running_loop() is None:
-        anyio.run(partial(aserve, agents, **options))
+        anyio.run(partial(aserve, agents, transport=transport, settings=settings))
     else:
-        shared_home().run_blocking(aserve, agents, **options)
+        shared_portal().call(aserve, agents, transport=transport, settings=settings)
 
 
 async def aserve(
     agents: MultiStepAgent | Sequence[MultiStepAgent],
     *,
     transport: Transport = "stdio",
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
     settings: ServerSettings | None = None,
-    grace: int = DEFAULT_GRACE,
-    allow_no_token: bool = False,
 ) -> None:
     """Serve `agents`, each as one MCP tool named after it.
 
     `stdio` serves one agent on this process's stdin/stdout (what Claude Desktop and IDEs start).
-    `http` and `sse` serve an HTTP app (both endpoints, see `http_app`) on `host:port` (`port=0`:
-    any free port; the URL is printed on stderr). The token comes from `settings.token` or
-    `$MCPAGENTS_TOKEN`; a host other than loopback needs one unless `allow_no_token`. On SIGINT or
-    SIGTERM runs in flight get `grace` seconds to finish, then are cancelled.
+    `http` and `sse` serve an HTTP app (both endpoints, see `http_app`) on the settings' `host` and
+    `port` (0: any free port; the URL is printed on stderr). The token comes from `settings.token` or
+    `$MCPAGENTS_TOKEN`; a host other than loopback needs one unless `settings.allow_no_token`. On
+    SIGINT or SIGTERM runs in flight get `settings.grace` seconds to finish, then are cancelled.
     """
     served = [agents] if not isinstance(agents, Sequence) else list(agents)
     consoles_to_stderr(served)
@@ -82,19 +65,18 @@ async def aserve(
         return
     if transport not in ("http", "sse"):
         raise ConfigError(f"unknown transport {transport!r}: expected stdio, http or sse")
-    settings = guarded(settings or ServerSettings(), host, allow_no_token)
-    await _serve_http(served, host, port, settings, grace, transport)
+    await _serve_http(served, guarded(settings or ServerSettings()), transport)
 
 
-def guarded(settings: ServerSettings, host: str, allow_no_token: bool) -> ServerSettings:
+def guarded(settings: ServerSettings) -> ServerSettings:
     """`settings` with the token of `$MCPAGENTS_TOKEN` if they name none; a `ConfigError` when
     serving beyond loopback without one (unless `allow_no_token`)."""
     if settings.token is None and os.environ.get(TOKEN_VARIABLE):
         settings = replace(settings, token=os.environ[TOKEN_VARIABLE])
-    if settings.token is None and host not in LOOPBACK_HOSTS and not allow_no_token:
+    if settings.token is None and settings.host not in LOOPBACK_HOSTS and not settings.allow_no_token:
         raise ConfigError(
-            f"serving on {host} (not loopback) needs a token: pass --token or set ${TOKEN_VARIABLE}"
-            " (or --allow-no-token if something in front of this server checks who calls)"
+            f"serving on {settings.host} (not loopback) needs a token: pass --token or set"
+            f" ${TOKEN_VARIABLE} (or --allow-no-token if something in front of this server checks who calls)"
         )
     return settings
 
@@ -102,10 +84,12 @@ def guarded(settings: ServerSettings, host: str, allow_no_token: bool) -> Server
 async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
     from mcp.server.stdio import stdio_server
 
-    from mcpagents.serving.agent_server import agent_server
+    from mcpagents.agents.mcp_server import agent_server
 
     conversations = settings.conversations(agent.name or "")
-    server = agent_server(agent, settings, conversations=conversations)
+    server = agent_server(
+        agent, conversations=conversations, max_depth=settings.max_depth, run_timeout=settings.run_timeout
+    )
     try:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
@@ -115,14 +99,10 @@ async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
             await agent.aclose()
 
 
-async def _serve_http(
-    agents: list[MultiStepAgent], host: str, port: int, settings: ServerSettings, grace: int, transport: str
-) -> None:
-    listener, base = listen_or_explain(host, port)
+async def _serve_http(agents: list[MultiStepAgent], settings: ServerSettings, transport: str) -> None:
+    listener, base = listen_or_explain(settings.host, settings.port)
     names = [agent.name or "" for agent in agents]
-    await serve_http_on(
-        listener, agents, settings, grace=grace, on_ready=lambda: announce(names, base, transport)
-    )
+    await serve_http_on(listener, agents, settings, on_ready=lambda: announce(names, base, transport))
 
 
 def consoles_to_stderr(agents: Sequence[MultiStepAgent]) -> None:
@@ -145,7 +125,6 @@ async def serve_http_on(
     agents: list[MultiStepAgent],
     settings: ServerSettings,
     *,
-    grace: int,
     on_ready: Callable[[], None],
     workers: int = 1,
 ) -> None:
@@ -159,10 +138,10 @@ async def serve_http_on(
     try:
         for agent in agents:
             await agent.aopen()
-        config = settings.http_config(
-            app, log_level="warning", timeout_graceful_shutdown=grace, lifespan="on"
+        config = settings.http_limits.uvicorn_config(
+            app, log_level="warning", timeout_graceful_shutdown=settings.grace, lifespan="on"
         )
-        await GracefulServer(config, app.state.runs, grace, on_ready=on_ready).serve([listener])
+        await GracefulServer(config, app.state.runs, settings.grace, on_ready=on_ready).serve([listener])
     finally:
         listener.close()
         with anyio.CancelScope(shield=True):

@@ -1,93 +1,74 @@
-"""The settings of a served agent."""
+"""The settings of a served agent: every option of `mcpagents serve`, declared once with its default.
+
+Light to import (the command line reads its defaults for its help): nothing of the MCP SDK, uvicorn or
+the agents is loaded here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
-
+from mcpagents.agents.chain import DEFAULT_MAX_DEPTH
+from mcpagents.agents.conversation_store import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS
 from mcpagents.errors import ConfigError
-from mcpagents.serving.chain import DEFAULT_MAX_DEPTH
-from mcpagents.serving.conversations import (
-    DEFAULT_IDLE_EXPIRY,
-    DEFAULT_MAX_CONVERSATIONS,
-    Conversations,
-    ConversationStore,
-)
+from mcpagents.http_server.limits import HttpLimits
 
 if TYPE_CHECKING:
-    import uvicorn
+    from mcp.server.transport_security import TransportSecuritySettings
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-DEFAULT_READ_TIMEOUT = 30.0
-DEFAULT_KEEP_ALIVE_TIMEOUT = 5
-DEFAULT_MAX_CONNECTIONS = 512
-"""Per process: below the usual open-file limit (1024), with room for the calls' own connections."""
+    from mcpagents.agents.conversation_store import ConversationStore
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """How a served agent limits its runs, and how its HTTP app guards itself (`mcpagents serve
-    --help` has the same options)."""
+    """Where a served agent listens, how it limits its runs, and how its HTTP app guards itself."""
 
+    host: str = "127.0.0.1"
+    """HTTP: the address to listen on."""
+    port: int = 8000
+    """HTTP: the port (0: any free one)."""
     token: str | None = None
     """Required as `Authorization: Bearer <token>` on every path but `/health`."""
     allowed_hosts: Sequence[str] = ()
     """Host headers accepted besides the loopback names (`name:*` allows any port)."""
     allowed_origins: Sequence[str] = ()
     """Origin headers accepted besides loopback origins; requests without one (not from a browser) pass."""
-    max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_SIZE
+    max_body_bytes: int = 4 * 1024 * 1024
+    """The largest request body."""
     idle_expiry: float = DEFAULT_IDLE_EXPIRY
+    """Seconds a conversation is kept after its last call."""
     max_conversations: int = DEFAULT_MAX_CONVERSATIONS
+    """Conversations kept at once (the one idle longest is dropped for a new one)."""
     max_depth: int = DEFAULT_MAX_DEPTH
+    """The longest chain of agents a call may come down."""
     run_timeout: float | None = None
+    """Seconds a run may take (None: as long as its call chain's deadline allows)."""
     conversation_store: str | None = None
     """A SQLite file holding the conversations, which the workers of a server share (else each
     process keeps its own in memory)."""
     stateless: bool = True
     """Streamable HTTP without sessions: any worker process can answer any request. False keeps a
     session per client that starts one the 2025 way (`Mcp-Session-Id`), in this process only."""
-    read_timeout: float = DEFAULT_READ_TIMEOUT
-    """Seconds a client has to send a whole request (line, headers and body), from its first byte
-    (from connecting, for a connection's first request); its connection is closed otherwise. The
-    answer is not timed: a run's progress streams for as long as the run lasts."""
-    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT
-    """Seconds a connection may stay silent between two requests."""
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-    """Connections one process holds at once; one more is answered 503 and closed."""
+    http_limits: HttpLimits = field(default_factory=HttpLimits)
+    """What a client's connection may take: time to send a request, idle time, connections at once."""
+    allow_no_token: bool = False
+    """Serve a `host` other than loopback without a token (something in front checks the callers)."""
+    grace: float = 10.0
+    """On SIGINT or SIGTERM, seconds the runs in flight get to finish before they are cancelled."""
 
     def __post_init__(self) -> None:
-        limits = {
-            "read_timeout": self.read_timeout,
-            "keep_alive_timeout": self.keep_alive_timeout,
-            "max_connections": self.max_connections,
-        }
-        for name, value in limits.items():
-            if not value > 0:
+        positive = ("max_body_bytes", "idle_expiry", "max_conversations", "max_depth", "run_timeout", "grace")
+        for name in positive:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not value > 0):
                 raise ConfigError(f"{name} must be positive, not {value!r}")
 
     def transport_security(self) -> TransportSecuritySettings:
-        loopback_hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
-        loopback_origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[*loopback_hosts, *self.allowed_hosts],
-            allowed_origins=[*loopback_origins, *self.allowed_origins],
-        )
+        from mcpagents.http_server.guard import transport_security
 
-    def http_config(self, app: Any, **options: Any) -> uvicorn.Config:
-        """The uvicorn config serving `app` with these limits (`options`: uvicorn's own)."""
-        from mcpagents.serving.http_limits import LimitedConfig
-
-        return LimitedConfig(
-            app,
-            read_timeout=self.read_timeout,
-            keep_alive_timeout=self.keep_alive_timeout,
-            max_connections=self.max_connections,
-            **options,
-        )
+        return transport_security(self.allowed_hosts, self.allowed_origins)
 
     def check_workers(self, workers: int) -> None:
         """Raise `ConfigError` if `workers` processes cannot serve with these settings."""
@@ -105,4 +86,9 @@ class ServerSettings:
             return SharedConversations(
                 self.conversation_store, agent, self.idle_expiry, self.max_conversations
             )
+        from mcpagents.agents.conversation_store import Conversations
+
         return Conversations(self.idle_expiry, self.max_conversations)
+
+
+DEFAULTS = ServerSettings()

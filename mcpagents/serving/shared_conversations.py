@@ -25,9 +25,13 @@ from typing import Any
 import anyio
 
 from mcpagents.agents.conversation import Conversation
+from mcpagents.agents.conversation_store import (
+    DEFAULT_IDLE_EXPIRY,
+    DEFAULT_MAX_CONVERSATIONS,
+    fresh_conversation,
+)
 from mcpagents.agents.memory import AgentMemory
 from mcpagents.errors import AgentError, ConfigError
-from mcpagents.serving.conversations import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS, fresh_conversation
 
 logger = logging.getLogger("mcpagents.serving")
 
@@ -68,7 +72,7 @@ class SharedConversations:
         lease: float = DEFAULT_LEASE,
     ) -> None:
         if idle_expiry <= 0 or max_conversations <= 0 or lease <= 0:
-            raise ValueError("idle_expiry, max_conversations and lease must be positive")
+            raise ConfigError("idle_expiry, max_conversations and lease must be positive")
         self.path = Path(path)
         self.agent = agent
         """Whose conversations these are: the agents of a server share one file."""

@@ -30,8 +30,6 @@ import anyio
 
 from mcpagents.errors import ConfigError, MCPAgentsError, WorkerFailed
 from mcpagents.serving.serve import (
-    DEFAULT_GRACE,
-    DEFAULT_PORT,
     announce,
     consoles_to_stderr,
     guarded,
@@ -51,14 +49,10 @@ def serve_workers(
     build_agents: AgentFactory,
     *,
     workers: int,
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
     settings: ServerSettings | None = None,
-    grace: int = DEFAULT_GRACE,
-    allow_no_token: bool = False,
 ) -> None:
-    """Serve the agents `build_agents()` returns over HTTP from `workers` processes on `host:port`,
-    until SIGINT or SIGTERM.
+    """Serve the agents `build_agents()` returns over HTTP from `workers` processes on the settings'
+    host and port, until SIGINT or SIGTERM.
 
     Each worker calls `build_agents` itself, so it must be importable by name (a module-level
     function, or a `functools.partial` of one, such as `partial(load_agents, ["helper.yaml"])`):
@@ -77,10 +71,10 @@ def serve_workers(
             f"serve_workers sends build_agents to each worker, so it must be importable by name"
             f" (a module-level function, or a functools.partial of one): {error}"
         ) from error
-    settings = guarded(settings or ServerSettings(), host, allow_no_token)
+    settings = guarded(settings or ServerSettings())
     settings.check_workers(workers)
-    listener, base = listen_or_explain(host, port)
-    supervisor = _Supervisor(_WorkerPlan(build_agents, settings, grace, workers), listener)
+    listener, base = listen_or_explain(settings.host, settings.port)
+    supervisor = _Supervisor(_WorkerPlan(build_agents, settings, workers), listener)
     with listener, _handled_by(supervisor.on_signal):
         received = supervisor.run(
             on_ready=lambda names, pids: announce(names, base, "http", f" (workers {pids})")
@@ -97,7 +91,6 @@ class _WorkerPlan:
 
     build_agents: AgentFactory
     settings: ServerSettings
-    grace: int
     workers: int
 
 
@@ -188,7 +181,7 @@ class _Supervisor:
             if worker.process.is_alive() and worker.process.pid is not None:
                 os.kill(worker.process.pid, signal.SIGTERM)
         for worker in self.workers:
-            worker.process.join(self.plan.grace + 10)
+            worker.process.join(self.plan.settings.grace + 10)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join()
@@ -237,7 +230,6 @@ async def _serve_worker(plan: _WorkerPlan, listener: socket.socket, messages: Co
         listener,
         agents,
         plan.settings,
-        grace=plan.grace,
         on_ready=lambda: messages.send((True, names)),
         workers=plan.workers,
     )

@@ -8,43 +8,58 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack
 
 import anyio
 import mcp_types
 from mcp import StdioServerParameters
+from mcp.client import Transport
 from mcp.server import MCPServer
 
 from mcpagents.connections.connection import Connection, ListKind
 from mcpagents.connections.host_config import load_server_config
-from mcpagents.connections.logs import default_log_dir
-from mcpagents.connections.specs import HttpServer, InProcessServer, ServerSpec, StdioServer
-from mcpagents.errors import MCPServerError, ToolNotFoundError
-from mcpagents.runtime import Home, home_here, shared_home, spawn_detached
+from mcpagents.connections.specs import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    HttpServer,
+    InProcessServer,
+    ServerSpec,
+    StdioServer,
+    TransportServer,
+)
+from mcpagents.errors import ConfigError, MCPServerError, ToolNotFoundError, UsageError
+from mcpagents.logs import default_log_dir
+from mcpagents.portal import Portal, portal_here, shared_portal, spawn_detached
 from mcpagents.tools.content import Resource, convert_content, resource_contents
 from mcpagents.tools.local import FunctionTool, local_server
 from mcpagents.tools.tool import ProgressCallback, Tool, fingerprint
 
 logger = logging.getLogger("mcpagents")
 
-ServerLike = ServerSpec | MCPServer | StdioServerParameters | FunctionTool[..., Any] | str
+ServerLike = ServerSpec | MCPServer | StdioServerParameters | FunctionTool[..., Any] | Transport | str
+"""What `ToolCollection` makes a server of: a spec, an SDK `MCPServer`, `StdioServerParameters` or
+transport, an `@tool` function, or an http(s) URL."""
 ChangePolicy = Literal["warn", "block", "accept"]
+ToolsChangedCallback = Callable[["ToolCollection"], Awaitable[None] | None]
 
-_SINGLE_SERVER = (
-    StdioServer,
-    HttpServer,
-    InProcessServer,
-    MCPServer,
-    StdioServerParameters,
-    FunctionTool,
-    str,
-)
+_ONE_SERVER = (FunctionTool, MCPServer, StdioServerParameters, str, ServerSpec, AbstractAsyncContextManager)
 
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_CONNECT_TIMEOUT = 30.0
+
+class CollectionOptions(TypedDict, total=False):
+    """The keyword options of `ToolCollection(...)`, as `from_mcp` and `from_config` pass them on."""
+
+    timeout: float
+    connect_timeout: float
+    fail_fast: bool
+    on_progress: ProgressCallback | None
+    on_tools_changed: ToolsChangedCallback | None
+    on_tool_change: ChangePolicy
+    pinned: Mapping[str, str] | None
+    log_dir: str | os.PathLike[str] | None
 
 
 @dataclass(frozen=True)
@@ -129,7 +144,7 @@ class ToolCollection:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        on_tools_changed: Callable[[ToolCollection], Awaitable[None] | None] | None = None,
+        on_tools_changed: ToolsChangedCallback | None = None,
         on_tool_change: ChangePolicy = "warn",
         pinned: Mapping[str, str] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
@@ -137,7 +152,7 @@ class ToolCollection:
         specs = _specs(servers)
         names = Counter(spec.display_name for spec in specs)
         if duplicates := [name for name, count in names.items() if count > 1]:
-            raise ValueError(f"several servers are named {duplicates}: give them distinct `name=`s")
+            raise ConfigError(f"several servers are named {duplicates}: give them distinct `name=`s")
         self.include = tuple(include or ())
         self.exclude = tuple(exclude or ())
         self.timeout = timeout
@@ -155,7 +170,7 @@ class ToolCollection:
         self._connections = self._new_connections()
         self._definitions: dict[str, list[mcp_types.Tool]] = {}
         self._tools: dict[str, Tool] = {}
-        self._home: Home | None = None
+        self._portal: Portal | None = None
         self._connecting: _Connecting | None = None
         self._listed = False
         self._closed = False
@@ -166,10 +181,11 @@ class ToolCollection:
         server_or_list: ServerLike | Iterable[ServerLike],
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
-        **options: Any,
+        **options: Unpack[CollectionOptions],
     ) -> ToolCollection:
-        """Tools of one server or several: specs, SDK `MCPServer`s, `@tool` functions or URLs."""
-        if isinstance(server_or_list, _SINGLE_SERVER):
+        """Tools of one server or several: specs, SDK `MCPServer`s or transports, `@tool` functions
+        or URLs. `options` are those of `ToolCollection(...)`."""
+        if isinstance(server_or_list, _ONE_SERVER):
             return cls([server_or_list], include=include, exclude=exclude, **options)
         return cls(server_or_list, include=include, exclude=exclude, **options)
 
@@ -182,7 +198,7 @@ class ToolCollection:
         *,
         servers: Sequence[str] | None = None,
         inputs: Mapping[str, str] | None = None,
-        **options: Any,
+        **options: Unpack[CollectionOptions],
     ) -> ToolCollection:
         """Tools of the servers in a host config (Claude Desktop, Cursor, Claude Code, VS Code).
 
@@ -191,7 +207,7 @@ class ToolCollection:
         entries = load_server_config(path_or_dict, inputs=inputs)
         if servers is not None:
             if unknown := sorted(set(servers) - set(entries)):
-                raise ValueError(f"no server named {unknown} in the config; it has {sorted(entries)}")
+                raise ConfigError(f"no server named {unknown} in the config; it has {sorted(entries)}")
             entries = {name: entries[name] for name in servers}
         return cls(entries.values(), include=include, exclude=exclude, **options)
 
@@ -217,10 +233,10 @@ class ToolCollection:
         """Start or reach every server and list its tools, concurrently. When that fails (its error
         is raised), the servers that started are stopped, and the collection may connect again."""
         if self._closed:
-            raise RuntimeError("this ToolCollection is closed: make a new one")
-        if self._home is not None:
-            raise RuntimeError("this ToolCollection is already connected")
-        self._home = home_here()
+            raise UsageError("this ToolCollection is closed: make a new one")
+        if self._portal is not None:
+            raise UsageError("this ToolCollection is already connected")
+        self._portal = portal_here()
         attempt = self._connecting = _Connecting()
         try:
             await self._connect_all(self._connections.values())
@@ -259,7 +275,7 @@ class ToolCollection:
 
     def connect(self) -> None:
         """Sync twin of `aconnect`: the connections live in mcpagents' shared loop."""
-        shared_home().run_blocking(self.aconnect)
+        shared_portal().call(self.aconnect)
 
     @property
     def connected(self) -> bool:
@@ -268,16 +284,16 @@ class ToolCollection:
 
     async def aclose(self) -> None:
         """Close every connection (stopping stdio servers). Safe from any task, in any order, twice."""
-        if self._home is None:
+        if self._portal is None:
             return
         self._closed = True
-        await self._home.run(self._close_all)
+        await self._portal.acall(self._close_all)
 
     def close(self) -> None:
         """Sync twin of `aclose`."""
-        if self._home is not None:
+        if self._portal is not None:
             self._closed = True
-            self._home.run_blocking(self._close_all)
+            self._portal.call(self._close_all)
 
     async def _close_all(self) -> None:
         await _close(self._connections.values())
@@ -288,7 +304,7 @@ class ToolCollection:
         self._connections = self._new_connections()
         self._definitions = {}
         self._tools = {}
-        self._home = None
+        self._portal = None
         return started
 
     def _new_connections(self) -> dict[str, Connection]:
@@ -303,13 +319,17 @@ class ToolCollection:
             for spec in self._specs
         }
 
-    def _connected_home(self) -> Home:
-        if self._home is None:
-            raise RuntimeError(
+    @property
+    def portal(self) -> Portal:
+        """The event loop the connections live in, reachable from any thread or loop: `await
+        portal.acall(fn, ...)` or `portal.call(fn, ...)` runs `fn` there. `UsageError` when the
+        collection is not connected."""
+        if self._portal is None:
+            raise UsageError(
                 "this ToolCollection is not connected: use `with ToolCollection...(...) as tools:` "
                 "(or `async with`), or call `connect()` / `await aconnect()` first"
             )
-        return self._home
+        return self._portal
 
     # -- tools ----------------------------------------------------------------------------------
 
@@ -354,6 +374,10 @@ class ToolCollection:
         """`{tool name: fingerprint}`, to pin later with `ToolCollection(..., pinned=...)`."""
         return {name: tool.fingerprint for name, tool in self._tools.items()}
 
+    def is_blocked(self, name: str) -> bool:
+        """Whether calls to tool `name` are refused until `accept_changes()` (`on_tool_change="block"`)."""
+        return name in self.blocked
+
     def accept_changes(self, *names: str) -> None:
         """Unblock changed tools (all if no names are given) and pin their new definitions."""
         for name in names or tuple(self.blocked):
@@ -363,11 +387,11 @@ class ToolCollection:
 
     async def arefresh(self) -> None:
         """List every server's tools again, and retry the servers that failed."""
-        await self._connected_home().run(self._connect_all, self._connections.values())
+        await self.portal.acall(self._connect_all, self._connections.values())
 
     def refresh(self) -> None:
         """Sync twin of `arefresh`."""
-        self._connected_home().run_blocking(self._connect_all, self._connections.values())
+        self.portal.call(self._connect_all, self._connections.values())
 
     async def _connect_all(self, connections: Iterable[Connection]) -> None:
         async with anyio.create_task_group() as tasks:
@@ -458,39 +482,39 @@ class ToolCollection:
 
     async def alist_resources(self) -> list[ResourceInfo]:
         """The resources of every connected server."""
-        return await self._connected_home().run(self._list_resources)
+        return await self.portal.acall(self._list_resources)
 
     def list_resources(self) -> list[ResourceInfo]:
         """Sync twin of `alist_resources`."""
-        return self._connected_home().run_blocking(self._list_resources)
+        return self.portal.call(self._list_resources)
 
     async def aread_resource(self, uri: str, *, server: str | None = None) -> list[Resource]:
         """Read a resource; pass `server` when several servers are connected and none lists `uri`."""
-        return await self._connected_home().run(self._read_resource, uri, server)
+        return await self.portal.acall(self._read_resource, uri, server)
 
     def read_resource(self, uri: str, *, server: str | None = None) -> list[Resource]:
         """Sync twin of `aread_resource`."""
-        return self._connected_home().run_blocking(self._read_resource, uri, server)
+        return self.portal.call(self._read_resource, uri, server)
 
     async def alist_prompts(self) -> list[PromptInfo]:
         """The prompts of every connected server."""
-        return await self._connected_home().run(self._list_prompts)
+        return await self.portal.acall(self._list_prompts)
 
     def list_prompts(self) -> list[PromptInfo]:
         """Sync twin of `alist_prompts`."""
-        return self._connected_home().run_blocking(self._list_prompts)
+        return self.portal.call(self._list_prompts)
 
     async def aget_prompt(
         self, name: str, arguments: Mapping[str, str] | None = None, *, server: str | None = None
     ) -> list[PromptMessage]:
         """Render a prompt into messages (text as `str`, other content as content objects)."""
-        return await self._connected_home().run(self._get_prompt, name, arguments, server)
+        return await self.portal.acall(self._get_prompt, name, arguments, server)
 
     def get_prompt(
         self, name: str, arguments: Mapping[str, str] | None = None, *, server: str | None = None
     ) -> list[PromptMessage]:
         """Sync twin of `aget_prompt`."""
-        return self._connected_home().run_blocking(self._get_prompt, name, arguments, server)
+        return self.portal.call(self._get_prompt, name, arguments, server)
 
     def _live_connections(self) -> list[Connection]:
         return [c for name, c in self._connections.items() if name not in self.failures]
@@ -550,7 +574,7 @@ class ToolCollection:
         """The connection to ask for an item: the named server, the only one, or the one listing it."""
         if server is not None:
             if server not in self._connections:
-                raise ValueError(f"no server named {server!r}; the servers are {self.servers}")
+                raise ConfigError(f"no server named {server!r}; the servers are {self.servers}")
             return self._connections[server]
         live = self._live_connections()
         if len(live) == 1:
@@ -558,7 +582,7 @@ class ToolCollection:
         owners = [item.server for item in await listing() if matches(item)]
         if len(owners) != 1:
             problem = "several servers offer" if owners else "no server lists"
-            raise LookupError(f"{problem} {what}: pass `server=` (one of {self.servers})")
+            raise ConfigError(f"{problem} {what}: pass `server=` (one of {self.servers})")
         return self._connections[owners[0]]
 
 
@@ -590,8 +614,6 @@ def _specs(servers: Iterable[ServerLike]) -> list[ServerSpec]:
     functions: list[FunctionTool[..., Any]] = []
     for server in servers:
         match server:
-            case StdioServer() | HttpServer() | InProcessServer():
-                specs.append(server)
             case FunctionTool():
                 functions.append(server)
             case MCPServer():
@@ -600,10 +622,14 @@ def _specs(servers: Iterable[ServerLike]) -> list[ServerSpec]:
                 specs.append(StdioServer(server.command, server.args, server.env, server.cwd))
             case str() if server.startswith(("http://", "https://")):
                 specs.append(HttpServer(server))
+            case ServerSpec():
+                specs.append(server)
+            case AbstractAsyncContextManager():
+                specs.append(TransportServer(server))
             case _:
                 raise TypeError(
                     f"cannot make an MCP server of {server!r}: pass StdioServer(...), HttpServer(...), "
-                    "an SDK MCPServer, an http(s) URL, or functions decorated with @tool"
+                    "an SDK MCPServer or transport, an http(s) URL, or functions decorated with @tool"
                 )
     if functions:
         specs.append(local_server(functions))

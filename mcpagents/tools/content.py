@@ -8,14 +8,7 @@ from typing import Any
 
 import mcp_types
 
-
-@dataclass(frozen=True)
-class Image:
-    data: bytes
-    mime_type: str
-
-    def _repr_mimebundle_(self, **_: Any) -> dict[str, bytes]:
-        return {self.mime_type: self.data}
+from mcpagents.tools.image import Image
 
 
 @dataclass(frozen=True)

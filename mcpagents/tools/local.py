@@ -17,6 +17,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from mcpagents.connections.specs import InProcessServer
+from mcpagents.errors import ConfigError
 from mcpagents.tools.docstrings import parse_docstring
 
 P = ParamSpec("P")
@@ -120,7 +121,7 @@ def local_server(
     seen: set[str] = set()
     for function_tool in function_tools:
         if function_tool.name in seen:
-            raise ValueError(
+            raise ConfigError(
                 f"local server {name!r} has more than one tool named {function_tool.name!r}; "
                 "give one of them another name with @tool(name=...)"
             )
@@ -241,5 +242,5 @@ def _tool_annotations(value: ToolAnnotations | Mapping[str, Any] | None) -> Tool
     known = {*fields, *(info.alias for info in fields.values() if info.alias)}
     unknown = sorted(set(value) - known)
     if unknown:
-        raise ValueError(f"unknown tool annotation {unknown[0]!r}; the hints are {', '.join(fields)}")
+        raise ConfigError(f"unknown tool annotation {unknown[0]!r}; the hints are {', '.join(fields)}")
     return ToolAnnotations.model_validate(dict(value))

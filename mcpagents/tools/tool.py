@@ -49,7 +49,8 @@ class Tool:
     """A tool offered by an MCP server, as it appears in a `ToolCollection`.
 
     `name` is the name in the collection (prefixed `server__tool` on a collision), `remote_name` the
-    name on the server. Arguments are checked against `input_schema` before anything is sent.
+    name on the server. Arguments are checked against `input_schema` before anything is sent. Calls
+    run in the loop of `collection`, which says whether the tool is blocked and what the defaults are.
     """
 
     def __init__(
@@ -100,6 +101,11 @@ class Tool:
         return bool(self.annotations and self.annotations.idempotent_hint)
 
     @property
+    def timeout(self) -> float:
+        """The silence a call allows unless it says otherwise: its server's timeout, else the collection's."""
+        return self._connection.spec.timeout or self._collection.timeout
+
+    @property
     def signature(self) -> str:
         return self._checker.signature()
 
@@ -108,7 +114,7 @@ class Tool:
 
     def __call__(self, **arguments: Any) -> Any:
         """Call the tool from sync code and return its value (see `acall`)."""
-        return self._collection._connected_home().run_blocking(self.acall_with, arguments)
+        return self._collection.portal.call(self.acall_with, arguments)
 
     async def acall(self, **arguments: Any) -> Any:
         """Call the tool and return its value: structured data, text, or content objects.
@@ -128,7 +134,7 @@ class Tool:
         meta: Mapping[str, Any] | None = None,
     ) -> Any:
         """`tool(**arguments)` with per-call options."""
-        return self._collection._connected_home().run_blocking(
+        return self._collection.portal.call(
             self.acall_with, arguments, on_progress=on_progress, timeout=timeout, meta=meta
         )
 
@@ -143,7 +149,7 @@ class Tool:
         """`await tool.acall(**arguments)` with per-call options: a progress callback (sync or async),
         `timeout`, the longest silence allowed (each progress report restarts it), and `meta`, sent
         as the request's `_meta`."""
-        return await self._collection._connected_home().run(self._call, arguments, on_progress, timeout, meta)
+        return await self._collection.portal.acall(self._call, arguments, on_progress, timeout, meta)
 
     async def _call(
         self,
@@ -152,7 +158,7 @@ class Tool:
         timeout: float | None,
         meta: Mapping[str, Any] | None,
     ) -> Any:
-        if self.name in self._collection.blocked:
+        if self._collection.is_blocked(self.name):
             raise ToolDefinitionChangedError(
                 f"tool {self.name!r} on server {self.server!r} changed its definition since it was pinned;"
                 " it stays blocked until `accept_changes()` is called",
@@ -164,7 +170,7 @@ class Tool:
         result = await self._connection.call_tool(
             self.remote_name,
             data,
-            timeout=timeout or self._connection.spec.timeout or self._collection.timeout,
+            timeout=timeout or self.timeout,
             on_progress=None if callback is None else self._progress_relay(callback),
             meta=meta,
         )

@@ -121,15 +121,16 @@ def build_agents(options: argparse.Namespace) -> list[ToolCallingAgent]:
 def main() -> None:
     options = options_parser().parse_args()
     settings = ServerSettings(
-        token=options.token, stateless=not options.stateful, conversation_store=options.conversation_store
+        port=0,
+        token=options.token,
+        stateless=not options.stateful,
+        conversation_store=options.conversation_store,
+        grace=options.grace,
     )
     if options.workers > 1:
-        build = partial(build_agents, options)
-        serve_workers(build, workers=options.workers, port=0, settings=settings, grace=options.grace)
+        serve_workers(partial(build_agents, options), workers=options.workers, settings=settings)
     else:
-        serve(
-            build_agents(options), transport=options.transport, port=0, settings=settings, grace=options.grace
-        )
+        serve(build_agents(options), transport=options.transport, settings=settings)
 
 
 if __name__ == "__main__":

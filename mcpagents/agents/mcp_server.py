@@ -19,18 +19,22 @@ import mcp_types
 from mcp.server import Server, ServerRequestContext
 
 from mcpagents import __version__
+from mcpagents.agents.chain import DEFAULT_MAX_DEPTH, CallChain, ChainError, current_chain
+from mcpagents.agents.conversation_store import (
+    MAX_ID_CHARACTERS,
+    Conversations,
+    ConversationStore,
+    parse_conversation_id,
+)
 from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
-from mcpagents.errors import MCPAgentsError, ToolArgumentError
-from mcpagents.serving.chain import CallChain, ChainError, current_chain
-from mcpagents.serving.conversations import MAX_ID_CHARACTERS, ConversationStore, parse_conversation_id
-from mcpagents.serving.settings import ServerSettings
+from mcpagents.errors import ConfigError, MCPAgentsError, ToolArgumentError
 from mcpagents.tools.arguments import ArgumentChecker
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
 
-logger = logging.getLogger("mcpagents.serving")
+logger = logging.getLogger("mcpagents")
 
 AGENT_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -108,23 +112,23 @@ class RunsInFlight:
 
 def agent_server(
     agent: MultiStepAgent,
-    settings: ServerSettings | None = None,
     *,
     conversations: ConversationStore | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    run_timeout: float | None = None,
     runs: RunsInFlight | None = None,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
 
     `conversations` keeps the conversations of calls that pass a `conversation_id` (default: one
-    of its own, as `settings` say). A call is refused when its chain of agents would hold this agent
-    twice or be longer than `settings.max_depth`; it is stopped at its chain's deadline, and after
-    `settings.run_timeout` seconds when given. `runs` counts the calls in flight.
+    in memory, with its default limits). A call is refused when its chain of agents would hold this
+    agent twice or be longer than `max_depth`; it is stopped at its chain's deadline, and after
+    `run_timeout` seconds when given. `runs` counts the calls in flight.
     """
     if not agent.name or not agent.description:
-        raise ValueError("an agent served as a tool needs a `name` and a `description`")
+        raise ConfigError("an agent served as a tool needs a `name` and a `description`")
     name = agent.name
-    settings = settings or ServerSettings()
-    kept = conversations if conversations is not None else settings.conversations(name)
+    kept = conversations if conversations is not None else Conversations()
     in_flight = runs if runs is not None else RunsInFlight()
     checker = ArgumentChecker(name, _CHECKED_SCHEMA)
 
@@ -152,7 +156,7 @@ def agent_server(
             )
             conversation_id = _conversation_id(name, arguments)
             chain = (CallChain.from_meta(ctx.meta) or CallChain.start()).enter(
-                name, max_depth=settings.max_depth, timeout=settings.run_timeout
+                name, max_depth=max_depth, timeout=run_timeout
             )
         except (ToolArgumentError, ChainError) as error:
             return _error(str(error))

@@ -1,4 +1,5 @@
-"""Per-server log files: where a stdio server's stderr goes, and what errors quote from it."""
+"""Log files of the processes mcpagents starts (stdio servers, the code executor's zygote): where their
+stderr goes, and what errors quote from it."""
 
 from __future__ import annotations
 

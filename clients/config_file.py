@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 # One JSONC reader for the whole package: files are read exactly as `load_server_config` reads them.
-from mcpagents.connections.host_config import _strip_jsonc
+from mcpagents.connections.host_config import strip_jsonc
 from mcpagents.errors import ConfigError
 
 Host = Literal["claude-desktop", "vscode", "cursor", "claude-code"]
@@ -203,7 +203,7 @@ class _ConfigFile:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: cannot read the config file: {exc}; nothing was changed") from exc
-        json_text = _strip_jsonc(text)
+        json_text = strip_jsonc(text)
         try:
             # An empty file holds nothing to keep: treat it as an empty config.
             data = json.loads(json_text) if json_text.strip() else {}

@@ -7,6 +7,9 @@ import hmac
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+TOKEN_VARIABLE = "MCPAGENTS_TOKEN"
+"""The environment variable a server takes its token from when none is given."""
+
 
 class BearerToken:
     """401 unless `Authorization: Bearer <token>`; `/health` stays open for probes."""

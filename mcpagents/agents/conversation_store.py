@@ -17,7 +17,7 @@ from typing import Protocol
 import anyio
 
 from mcpagents.agents.conversation import Conversation
-from mcpagents.errors import AgentError
+from mcpagents.errors import AgentError, ConfigError
 
 DEFAULT_IDLE_EXPIRY = 30 * 60.0
 DEFAULT_MAX_CONVERSATIONS = 100
@@ -40,7 +40,7 @@ class Conversations:
         self, idle_expiry: float = DEFAULT_IDLE_EXPIRY, max_conversations: int = DEFAULT_MAX_CONVERSATIONS
     ) -> None:
         if idle_expiry <= 0 or max_conversations <= 0:
-            raise ValueError("idle_expiry and max_conversations must be positive")
+            raise ConfigError("idle_expiry and max_conversations must be positive")
         self.idle_expiry = idle_expiry
         self.max_conversations = max_conversations
         self._kept: dict[str, _Kept] = {}

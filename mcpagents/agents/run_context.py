@@ -1,0 +1,95 @@
+"""What one run of an agent has at hand: the object an agent type's hooks are given.
+
+An agent type (see `MultiStepAgent`) fills each step from the model's answer; it reaches the model
+through `ask`, the run's tools through `tools`, says what happened through `emit`, and keeps what it
+needs for the run in `state` (for the whole conversation: `conversation.state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mcpagents.agents.chain import CallChain, current_chain
+from mcpagents.agents.conversation import Conversation
+from mcpagents.agents.memory import ActionStep, AgentMemory
+from mcpagents.agents.results import AgentEvent, ModelDelta
+from mcpagents.models.messages import (
+    ChatMessage,
+    ModelResponse,
+    ResponseFormat,
+    TextDelta,
+    ToolChoice,
+    ToolDefinition,
+)
+from mcpagents.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from mcpagents.agents.base import MultiStepAgent
+    from mcpagents.agents.console import AgentConsole
+
+Emit = Callable[[AgentEvent], None]
+
+
+class RunContext:
+    """One run of `agent`: its conversation and memory, its tools, where its events go."""
+
+    def __init__(
+        self,
+        agent: MultiStepAgent,
+        conversation: Conversation,
+        tools: Sequence[Tool],
+        *,
+        sink: Emit | None = None,
+        additional_args: dict[str, Any] | None = None,
+    ) -> None:
+        self.agent = agent
+        self.conversation = conversation
+        self.memory: AgentMemory = conversation.memory
+        self.tools = list(tools)
+        self.additional_args = additional_args or {}
+        """Values given with the task (`run(additional_args=...)`)."""
+        self.step: ActionStep | None = None
+        """The action step under way: tools called on the step's behalf report to it."""
+        self.state: dict[str, Any] = {}
+        """What the agent type keeps for this run."""
+        self.console: AgentConsole = agent.console.for_run()
+        self._sink = sink
+        chain = current_chain.get() or CallChain.start(agent.name)
+        self.call_meta = chain.meta()
+        """The `_meta` of this run's tool calls: served agents down the line see the chain."""
+
+    def emit(self, event: AgentEvent) -> None:
+        """Tell the console and whoever streams the run what happened."""
+        self.console.render(event)
+        if self._sink is not None:
+            self._sink(event)
+
+    async def ask(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        step_number: int,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: ToolChoice = "auto",
+        response_format: ResponseFormat | None = None,
+        stop: Sequence[str] | None = None,
+    ) -> ModelResponse:
+        """One call of the agent's model; streamed into `ModelDelta` events of `step_number` when the
+        run is streamed."""
+        model = self.agent.model
+        if self._sink is None:
+            return await model.agenerate(
+                messages, tools=tools, tool_choice=tool_choice, response_format=response_format, stop=stop
+            )
+        response: ModelResponse | None = None
+        stream = model.astream(
+            messages, tools=tools, tool_choice=tool_choice, response_format=response_format, stop=stop
+        )
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                self.emit(ModelDelta(step_number, event.text))
+            elif isinstance(event, ModelResponse):
+                response = event
+        assert response is not None, "a model's stream ends with its response"
+        return response

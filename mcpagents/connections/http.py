@@ -1,0 +1,51 @@
+"""The SDK's HTTP transports (streamable HTTP, and the older HTTP+SSE) for an `HttpServer`.
+
+The SDK turns an HTTP error status into a bare error: every response is shown to the connection's
+`on_http_response` hook, so that a refusal (401, an expired session's 404) can be told by its status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import httpx2
+from mcp.client import Transport
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+if TYPE_CHECKING:
+    from mcp.client._transport import TransportStreams
+
+    from mcpagents.connections.specs import HttpServer, ServerLink
+
+_TIMEOUT = httpx2.Timeout(30, read=300)
+
+
+def http_transport(spec: HttpServer, link: ServerLink) -> Transport:
+    """The transport `spec.transport` names, sending `spec.headers` with every request."""
+
+    def http_client(
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(
+            headers={**(spec.headers or {}), **(headers or {})},
+            timeout=timeout or _TIMEOUT,
+            auth=auth,
+            event_hooks={"response": [link.on_http_response]},
+        )
+
+    if spec.transport == "sse":
+        return sse_client(spec.url, httpx_client_factory=http_client)
+    return _streamable_http(spec.url, http_client)
+
+
+@asynccontextmanager
+async def _streamable_http(
+    url: str, http_client: Callable[[], httpx2.AsyncClient]
+) -> AsyncIterator[TransportStreams]:
+    async with http_client() as http, streamable_http_client(url, http_client=http) as streams:
+        yield streams
