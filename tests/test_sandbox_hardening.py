@@ -130,8 +130,8 @@ def parent_of(pid: int) -> int:
 
 # -- 1, 2: other processes, the host and the zygote --------------------------------------------------
 
-ATTEMPTS = """
-import ctypes, os, resource, json
+TRYING = """
+import ctypes, json, os
 libc = ctypes.CDLL(None, use_errno=True)
 def tried(attempt):
     try:
@@ -144,6 +144,13 @@ def tried(attempt):
 def syscall(*arguments):
     if libc.syscall(*arguments) < 0:
         raise OSError(ctypes.get_errno(), "refused")
+"""
+"""What the attempts below share: `tried(...)` is "DONE" or the errno; `syscall(...)` raises OSError."""
+
+ATTEMPTS = (
+    TRYING
+    + """
+import resource
 results = {}
 for name, pid in {"victim": VICTIM, "zygote": os.getppid()}.items():
     results[name] = [
@@ -178,6 +185,7 @@ results["itself"] = [
 ]
 print(json.dumps(results))
 """
+)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -229,14 +237,10 @@ async def test_a_zygote_that_stops_answering_is_replaced(monkeypatch: pytest.Mon
 
 # -- 3: metadata outside the scratch folder ---------------------------------------------------------
 
-METADATA = """
-import fcntl, os, json, struct
-def tried(attempt):
-    try:
-        attempt()
-        return "DONE"
-    except OSError as error:
-        return error.errno
+METADATA = (
+    TRYING
+    + """
+import fcntl, struct
 target = TARGET
 descriptor = os.open(target, os.O_RDONLY)
 results = [
@@ -253,16 +257,12 @@ results = [
     tried(lambda: os.mknod("disk", 0o600 | 0o060000, os.makedev(8, 0))),
     tried(lambda: os.memfd_create("outside-the-rlimits")),
 ]
-import ctypes
-libc = ctypes.CDLL(None, use_errno=True)
-def syscall(*arguments):
-    if libc.syscall(*arguments) < 0:
-        raise OSError(ctypes.get_errno(), "refused")
 # fsopen, open_tree, syslog(READ_ALL), sethostname
 for arguments in ((430, b"tmpfs", 0), (428, -100, b"/", 1), (103, 3, 0, 0), (170, b"x", 1)):
     results.append(tried(lambda: syscall(*arguments)))
 print(json.dumps(results))
 """
+)
 
 
 @pytest.mark.parametrize("mode", MODES)

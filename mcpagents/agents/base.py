@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from types import TracebackType
-from typing import Any, Literal, Self, TypedDict, overload
+from typing import Any, Literal, Self, TypedDict, Unpack, overload
 
 import anyio
 import jsonschema
@@ -54,6 +54,17 @@ class AgentOptions(TypedDict, total=False):
     output_schema: OutputSchema | None
     managed_agents: Sequence[MultiStepAgent | ServerSpec]
     verbosity_level: int
+
+
+class RunOptions(TypedDict, total=False):
+    """The options of one run (`run`, `arun`), besides `stream` and `return_full_result`."""
+
+    reset: bool
+    """False continues the previous conversation (default True)."""
+    max_steps: int | None
+    additional_args: Mapping[str, Any] | None
+    images: Sequence[Image] | None
+    conversation: Conversation | None
 
 
 class MultiStepAgent(ABC):
@@ -179,12 +190,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[True],
-        reset: bool = ...,
-        max_steps: int | None = ...,
-        additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[Image] | None = ...,
         return_full_result: bool = ...,
-        conversation: Conversation | None = ...,
+        **options: Unpack[RunOptions],
     ) -> Iterator[AgentEvent]: ...
     @overload
     def run(
@@ -192,12 +199,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[False] = ...,
-        reset: bool = ...,
-        max_steps: int | None = ...,
-        additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[Image] | None = ...,
         return_full_result: Literal[True],
-        conversation: Conversation | None = ...,
+        **options: Unpack[RunOptions],
     ) -> RunResult: ...
     @overload
     def run(
@@ -205,12 +208,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[False] = ...,
-        reset: bool = ...,
-        max_steps: int | None = ...,
-        additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[Image] | None = ...,
         return_full_result: Literal[False] = ...,
-        conversation: Conversation | None = ...,
+        **options: Unpack[RunOptions],
     ) -> Any: ...
 
     def run(
@@ -218,12 +217,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: bool = False,
-        reset: bool = True,
-        max_steps: int | None = None,
-        additional_args: Mapping[str, Any] | None = None,
-        images: Sequence[Image] | None = None,
         return_full_result: bool = False,
-        conversation: Conversation | None = None,
+        **options: Unpack[RunOptions],
     ) -> Any:
         """Run the agent on `task` and return its output (or the `RunResult` with
         `return_full_result=True`); with `stream=True`, iterate the run's events as they happen.
@@ -233,13 +228,6 @@ class MultiStepAgent(ABC):
         that `Conversation` instead of the agent's own (`agent.memory`): one per user lets one agent
         serve several at once.
         """
-        options = {
-            "reset": reset,
-            "max_steps": max_steps,
-            "additional_args": additional_args,
-            "images": images,
-            "conversation": conversation,
-        }
         if stream:
             return shared_portal().iterate(self._events, task, **options)
         return shared_portal().call(self._output, task, return_full_result, **options)
@@ -250,12 +238,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[True],
-        reset: bool = ...,
-        max_steps: int | None = ...,
-        additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[Image] | None = ...,
         return_full_result: bool = ...,
-        conversation: Conversation | None = ...,
+        **options: Unpack[RunOptions],
     ) -> AsyncIterator[AgentEvent]: ...
     @overload
     def arun(
@@ -263,12 +247,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[False] = ...,
-        reset: bool = ...,
-        max_steps: int | None = ...,
-        additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[Image] | None = ...,
         return_full_result: Literal[True],
-        conversation: Conversation | None = ...,
+        **options: Unpack[RunOptions],
     ) -> Awaitable[RunResult]: ...
     @overload
     def arun(
@@ -276,12 +256,8 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[False] = ...,
-        reset: bool = ...,
-        max_steps: int | None = ...,
-        additional_args: Mapping[str, Any] | None = ...,
-        images: Sequence[Image] | None = ...,
         return_full_result: Literal[False] = ...,
-        conversation: Conversation | None = ...,
+        **options: Unpack[RunOptions],
     ) -> Awaitable[Any]: ...
 
     def arun(
@@ -289,25 +265,14 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: bool = False,
-        reset: bool = True,
-        max_steps: int | None = None,
-        additional_args: Mapping[str, Any] | None = None,
-        images: Sequence[Image] | None = None,
         return_full_result: bool = False,
-        conversation: Conversation | None = None,
+        **options: Unpack[RunOptions],
     ) -> Awaitable[Any] | AsyncIterator[AgentEvent]:
         """Async twin of `run`: `await agent.arun(task)`, or
         `async for event in agent.arun(task, stream=True)`.
 
         Cancelling it stops the model call, the running code and the tool calls in flight.
         """
-        options = {
-            "reset": reset,
-            "max_steps": max_steps,
-            "additional_args": additional_args,
-            "images": images,
-            "conversation": conversation,
-        }
         if stream:
             return self._events(task, **options)
         return self._output(task, return_full_result, **options)
@@ -318,7 +283,7 @@ class MultiStepAgent(ABC):
 
         replay(self.memory)
 
-    async def _output(self, task: str, return_full_result: bool, **options: Any) -> Any:
+    async def _output(self, task: str, return_full_result: bool, **options: Unpack[RunOptions]) -> Any:
         result = await self._execute(task, None, **options)
         if return_full_result:
             return result
@@ -326,7 +291,7 @@ class MultiStepAgent(ABC):
             raise result.exception
         return result.output
 
-    async def _events(self, task: str, **options: Any) -> AsyncIterator[AgentEvent]:
+    async def _events(self, task: str, **options: Unpack[RunOptions]) -> AsyncIterator[AgentEvent]:
         # The run is a task of its own feeding a stream, not a task group held across `yield`s: a
         # consumer that stops iterating early must not leave a cancel scope half-exited.
         send, receive = anyio.create_memory_object_stream[AgentEvent](math.inf)
@@ -363,10 +328,10 @@ class MultiStepAgent(ABC):
         task: str,
         sink: Emit | None,
         *,
-        reset: bool,
-        max_steps: int | None,
-        additional_args: Mapping[str, Any] | None,
-        images: Sequence[Image] | None,
+        reset: bool = True,
+        max_steps: int | None = None,
+        additional_args: Mapping[str, Any] | None = None,
+        images: Sequence[Image] | None = None,
         conversation: Conversation | None = None,
     ) -> RunResult:
         started = time.time()

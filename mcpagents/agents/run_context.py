@@ -8,20 +8,13 @@ needs for the run in `state` (for the whole conversation: `conversation.state`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from mcpagents.agents.chain import CallChain, current_chain
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory
 from mcpagents.agents.results import AgentEvent, ModelDelta
-from mcpagents.models.messages import (
-    ChatMessage,
-    ModelResponse,
-    ResponseFormat,
-    TextDelta,
-    ToolChoice,
-    ToolDefinition,
-)
+from mcpagents.models.messages import ChatMessage, ModelResponse, RequestOptions, TextDelta
 from mcpagents.tools.tool import Tool
 
 if TYPE_CHECKING:
@@ -66,27 +59,15 @@ class RunContext:
             self._sink(event)
 
     async def ask(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        step_number: int,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
+        self, messages: Sequence[ChatMessage], *, step_number: int, **options: Unpack[RequestOptions]
     ) -> ModelResponse:
-        """One call of the agent's model; streamed into `ModelDelta` events of `step_number` when the
-        run is streamed."""
+        """One call of the agent's model (`options`: those of a `ModelRequest`); streamed into
+        `ModelDelta` events of `step_number` when the run is streamed."""
         model = self.agent.model
         if self._sink is None:
-            return await model.agenerate(
-                messages, tools=tools, tool_choice=tool_choice, response_format=response_format, stop=stop
-            )
+            return await model.agenerate(messages, **options)
         response: ModelResponse | None = None
-        stream = model.astream(
-            messages, tools=tools, tool_choice=tool_choice, response_format=response_format, stop=stop
-        )
-        async for event in stream:
+        async for event in model.astream(messages, **options):
             if isinstance(event, TextDelta):
                 self.emit(ModelDelta(step_number, event.text))
             elif isinstance(event, ModelResponse):

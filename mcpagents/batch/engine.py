@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypedDict, Unpack
 
 import anyio
 
@@ -55,6 +55,17 @@ class SpecAgent:
 
     def __call__(self) -> MultiStepAgent:
         return self.spec.build(verbosity_level=0)
+
+
+class BatchOptions(TypedDict, total=False):
+    """How a batch runs (`run_batch`, `arun_batch`); see `arun_batch`."""
+
+    engine: Engine
+    concurrency: int
+    resume: bool
+    address: str | None
+    workers: int | None
+    progress: BatchProgress | None
 
 
 async def arun_batch(
@@ -125,33 +136,13 @@ async def arun_batch(
 
 
 def run_batch(
-    agent: AgentSource,
-    tasks: TasksArgument,
-    out: str | os.PathLike[str],
-    *,
-    engine: Engine = "local",
-    concurrency: int = DEFAULT_CONCURRENCY,
-    resume: bool = False,
-    address: str | None = None,
-    workers: int | None = None,
-    progress: BatchProgress | None = None,
+    agent: AgentSource, tasks: TasksArgument, out: str | os.PathLike[str], **options: Unpack[BatchOptions]
 ) -> BatchSummary:
     """The sync twin of `arun_batch` (from plain scripts, and from inside a running loop). Ctrl-C
     stops the batch; the lines written so far stay, and `resume=True` runs the rest."""
     from mcpagents.portal import shared_portal
 
-    return shared_portal().call(
-        arun_batch,
-        agent,
-        tasks,
-        out,
-        engine=engine,
-        concurrency=concurrency,
-        resume=resume,
-        address=address,
-        workers=workers,
-        progress=progress,
-    )
+    return shared_portal().call(arun_batch, agent, tasks, out, **options)
 
 
 def _source(agent: AgentSource, engine: Engine) -> MultiStepAgent | AgentFactory:

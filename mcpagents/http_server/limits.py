@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from mcpagents.errors import ConfigError
@@ -45,30 +45,19 @@ class HttpLimits:
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     """`--read-timeout`, `--keep-alive-timeout`, `--max-connections`, with `HttpLimits`' defaults."""
-    defaults = HttpLimits()
-    parser.add_argument(
-        "--read-timeout",
-        type=float,
-        default=defaults.read_timeout,
-        metavar="SECONDS",
-        help="HTTP: close a connection whose request (line, headers, body) has not fully arrived in this"
-        f" time; answers are not timed (default {defaults.read_timeout:g})",
-    )
-    parser.add_argument(
-        "--keep-alive-timeout",
-        type=int,
-        default=defaults.keep_alive_timeout,
-        metavar="SECONDS",
-        help="HTTP: close a connection silent this long between requests"
-        f" (default {defaults.keep_alive_timeout})",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        default=defaults.max_connections,
-        help="HTTP: connections each process holds at once; more are answered 503"
-        f" (default {defaults.max_connections})",
-    )
+    meanings = {
+        "read_timeout": "seconds to send a whole request (line, headers, body); answers are not timed",
+        "keep_alive_timeout": "seconds a connection may stay silent between requests",
+        "max_connections": "connections each process holds at once; more are answered 503",
+    }
+    for field in fields(HttpLimits):
+        default = getattr(HttpLimits, field.name)
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=type(default),
+            default=default,
+            help=f"HTTP: {meanings[field.name]} (default {default:g})",
+        )
 
 
 def limits_from(options: argparse.Namespace) -> HttpLimits:

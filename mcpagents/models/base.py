@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Unpack
 
 from mcpagents.models.messages import (
     MessageLike,
     ModelRequest,
     ModelResponse,
-    ResponseFormat,
+    RequestOptions,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
-    ToolChoice,
-    ToolDefinition,
     as_messages,
 )
 from mcpagents.portal import shared_portal
@@ -56,69 +55,37 @@ class Model(ABC):
     async def agenerate(
         self,
         messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> ModelResponse:
         """The assistant's next turn."""
-        request = ModelRequest(
-            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
-        )
+        request = ModelRequest(as_messages(messages), **options)
         return await self.complete(request)
 
     def generate(
         self,
         messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> ModelResponse:
         """Sync twin of `agenerate`."""
-        request = ModelRequest(
-            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
-        )
+        request = ModelRequest(as_messages(messages), **options)
         return shared_portal().call(self.complete, request)
 
     def astream(
         self,
         messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[StreamEvent]:
         """The next turn as it is produced: `TextDelta`s and `ToolCallDelta`s, then the `ModelResponse`."""
-        request = ModelRequest(
-            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
-        )
+        request = ModelRequest(as_messages(messages), **options)
         return self.complete_streaming(request)
 
     def stream(
         self,
         messages: Sequence[MessageLike],
-        *,
-        tools: Sequence[ToolDefinition] | None = None,
-        tool_choice: ToolChoice = "auto",
-        response_format: ResponseFormat | None = None,
-        stop: Sequence[str] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[StreamEvent]:
         """Sync twin of `astream`."""
-        request = ModelRequest(
-            as_messages(messages), tools, tool_choice, response_format, stop, temperature, max_tokens
-        )
+        request = ModelRequest(as_messages(messages), **options)
         return shared_portal().iterate(self.complete_streaming, request)
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mcpagents.tools.image import Image
 
@@ -162,6 +162,18 @@ class CodeFormat:
 
 ResponseFormat = JsonSchemaFormat | CodeFormat
 ToolChoice = Literal["auto", "required", "none"]
+
+
+class RequestOptions(TypedDict, total=False):
+    """The options of one model call, as keywords (`model.agenerate(messages, stop=[...])`): the fields
+    of `ModelRequest` but its messages."""
+
+    tools: Sequence[ToolDefinition] | None
+    tool_choice: ToolChoice
+    response_format: ResponseFormat | None
+    stop: Sequence[str] | None
+    temperature: float | None
+    max_tokens: int | None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import mcp_types
 
@@ -32,6 +32,14 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
+
+
+class CallOptions(TypedDict, total=False):
+    """The options of one tool call (`Tool.call_with`, `Tool.acall_with`)."""
+
+    on_progress: ProgressCallback | None
+    timeout: float | None
+    meta: Mapping[str, Any] | None
 
 
 def fingerprint(definition: mcp_types.Tool) -> str:
@@ -125,18 +133,9 @@ class Tool:
         """
         return await self.acall_with(arguments)
 
-    def call_with(
-        self,
-        arguments: Mapping[str, Any],
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        meta: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """`tool(**arguments)` with per-call options."""
-        return self._collection.portal.call(
-            self.acall_with, arguments, on_progress=on_progress, timeout=timeout, meta=meta
-        )
+    def call_with(self, arguments: Mapping[str, Any], **options: Unpack[CallOptions]) -> Any:
+        """`tool(**arguments)` with per-call options (see `acall_with`)."""
+        return self._collection.portal.call(self.acall_with, arguments, **options)
 
     async def acall_with(
         self,
