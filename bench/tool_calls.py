@@ -61,7 +61,8 @@ async def measure(options: argparse.Namespace) -> dict[str, list[float]]:
         raw = await stack.enter_async_context(
             Client(StdioServerParameters(command=sys.executable, args=[str(SERVER)]), mode=options.mode)
         )
-        transport = StdioTransport(spec, ServerLog(Path(tempfile.mkdtemp()), "bench"), on_exit=lambda: None)
+        log = ServerLog(Path(tempfile.mkdtemp()), "bench")
+        transport = StdioTransport(spec, log, on_exit=lambda: None, on_violation=lambda _: None)
         raw_ours = await stack.enter_async_context(Client(transport, mode=options.mode))
         tools = await stack.enter_async_context(ToolCollection.from_mcp(spec))
         sync_tools = ToolCollection.from_mcp(spec)
