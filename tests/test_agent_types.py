@@ -133,6 +133,16 @@ class RecordingExecutor:
         self.closed = True
 
 
+def test_executor_options_are_checked_by_name() -> None:
+    with pytest.raises(
+        ConfigError, match=r"executor_kwargs: unknown option 'step_timout'; the options are mode,"
+    ):
+        CodeAgent(executor_kwargs={"step_timout": 5})
+    assert CodeAgent(executor_kwargs={"disk_mb": 9}, step_timeout=3).executor_options == ExecutorOptions(
+        disk_mb=9, step_timeout=3
+    )
+
+
 def test_a_code_agent_runs_its_code_in_the_executor_it_is_given() -> None:
     with ToolCollection.from_mcp(calc(name="calc")) as tools:
         agent = CodeAgent(

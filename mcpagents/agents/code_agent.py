@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, Unpack
 
 from mcpagents.agents import prompts
@@ -15,6 +15,7 @@ from mcpagents.agents.results import CodeAction, ToolCallFinished, ToolCallStart
 from mcpagents.agents.run_context import RunContext
 from mcpagents.agents.stubs import tools_stubs
 from mcpagents.agents.toolbox import ToolsArgument
+from mcpagents.errors import ConfigError
 from mcpagents.json_data import to_json
 from mcpagents.models.base import Model
 from mcpagents.models.messages import ChatMessage, CodeFormat
@@ -70,10 +71,12 @@ class CodeAgent(MultiStepAgent):
             "output_limit": output_limit,
         }
         changes = {name: value for name, value in shortcuts.items() if value is not None}
+        changes |= executor_kwargs or {}
+        if unknown := sorted(changes.keys() - {option.name for option in fields(ExecutorOptions)}):
+            known = ", ".join(option.name for option in fields(ExecutorOptions))
+            raise ConfigError(f"executor_kwargs: unknown option {unknown[0]!r}; the options are {known}")
         self.executor = executor
-        self.executor_options = replace(
-            executor_options or ExecutorOptions(), **changes, **(executor_kwargs or {})
-        )
+        self.executor_options = replace(executor_options or ExecutorOptions(), **changes)
 
     @property
     def authorized_imports(self) -> tuple[str, ...]:
