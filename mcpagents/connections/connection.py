@@ -8,9 +8,13 @@ connection that is lost stays down until the next request asks for it again, whi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import partial
+from math import inf
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -18,6 +22,7 @@ import anyio
 import httpx2
 import mcp_types
 from mcp import Client, MCPError
+from mcp.client.session import ClientRequestContext
 from mcp.client.subscriptions import (
     ListenNotSupportedError,
     PromptsListChanged,
@@ -26,10 +31,21 @@ from mcp.client.subscriptions import (
     ToolsListChanged,
 )
 from mcp.server import MCPServer, Server
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcpagents import __version__
+from mcpagents.connections.interaction import (
+    ElicitationRequest,
+    Interaction,
+    InteractionRefused,
+    LogLevel,
+    SamplingRequest,
+    declined,
+    deliver_log,
+    log_message,
+)
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
 from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
@@ -46,6 +62,35 @@ stream broke off (`SSE stream ended without a response`, `SSE stream failed: ...
 
 T = TypeVar("T")
 ListKind = Literal["tools", "resources", "prompts"]
+
+
+@dataclass(frozen=True)
+class ClientOffer:
+    """What the client offers one server besides calling it.
+
+    `interaction`: handlers of the collection's own, which answer before any call's; `sampling`:
+    whether the server may ask for completions at all (it is told so at connect); `roots`: the
+    folders it may work in (`None`: roots not offered); `log_level`: the least severe log messages
+    it should send (`None`: the server's default).
+    """
+
+    interaction: Interaction | None = None
+    sampling: bool = False
+    roots: tuple[mcp_types.Root, ...] | None = None
+    log_level: LogLevel | None = None
+
+
+class _Call:
+    """A tool call in flight: whose interaction it carries, and the deadline of its silence."""
+
+    def __init__(self, interaction: Interaction | None, silence: anyio.CancelScope, timeout: float) -> None:
+        self.interaction = interaction
+        self.silence = silence
+        self.timeout = timeout
+
+
+_calling: ContextVar[_Call | None] = ContextVar("mcpagents_calling", default=None)
+"""The call whose request the SDK is driving in this task (2026-07-28 input rounds run here)."""
 
 
 class _Attempt:
@@ -97,8 +142,10 @@ class Connection:
         connect_timeout: float,
         request_timeout: float,
         on_list_changed: ListChangeHandler | None = None,
+        offer: ClientOffer | None = None,
     ) -> None:
         self.spec = spec
+        self.offer = offer or ClientOffer()
         self.name = spec.display_name
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
@@ -111,6 +158,8 @@ class Connection:
         self._owner_started = False
         self._handling = 0
         self._handled = anyio.Event()
+        self._calls: set[_Call] = set()
+        self._answering = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -200,12 +249,21 @@ class Connection:
         target = self.spec.open(attempt.link)
         if not isinstance(target, MCPServer | Server):
             target = attempt.guard = ResponseGuard(target, self.log, on_violation=on_violation)
+        offer = self.offer
         async with Client(
             target,
             mode=self.spec.mode,
             client_info=mcp_types.Implementation(name="mcpagents", version=__version__),
             message_handler=self._handle_message,
+            elicitation_callback=self._elicit,
+            sampling_callback=self._sample if offer.sampling else None,
+            list_roots_callback=self._list_roots if offer.roots is not None else None,
+            logging_callback=self._log,
+            log_level=offer.log_level,
         ) as client:
+            if offer.log_level and client.server_capabilities.logging and not _modern(client):
+                with _deprecated_features():  # 2026-07-28 deprecates logging; 2025-era servers still use it
+                    await client.set_logging_level(offer.log_level)
             yield client
 
     def _break_off(self, attempt: _Attempt, violation: str) -> None:
@@ -225,24 +283,29 @@ class Connection:
         timeout: float,
         on_progress: ProgressHandler | None = None,
         meta: Mapping[str, Any] | None = None,
+        interaction: Interaction | None = None,
     ) -> mcp_types.CallToolResult:
-        """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it."""
+        """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it,
+        and it is paused while a person or a model answers the server's questions. `interaction`
+        answers the questions the server asks during this call."""
 
         async def send(client: Client) -> mcp_types.CallToolResult:
             unaddressed = self._unaddressed_errors()
             with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
                 async def progress(progress: float, total: float | None, message: str | None) -> None:
-                    silence.deadline = anyio.current_time() + timeout
+                    if not self._answering:
+                        silence.deadline = anyio.current_time() + timeout
                     if on_progress is not None:
                         await on_progress(progress, total, message)
 
-                return await client.call_tool(
-                    tool,
-                    arguments,
-                    progress_callback=progress,
-                    meta=cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None,
-                )
+                with self._in_flight(_Call(interaction, silence, timeout)):
+                    return await client.call_tool(
+                        tool,
+                        arguments,
+                        progress_callback=progress,
+                        meta=cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None,
+                    )
             raise ToolTimeoutError(
                 f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s"
                 f"{self._unaddressed_since(unaddressed)};"
@@ -300,6 +363,102 @@ class Connection:
                 retried = True
                 continue
             raise await self._request_error(failure, attempt, what, tool=tool) from failure
+
+    @contextmanager
+    def _in_flight(self, call: _Call) -> Iterator[None]:
+        if self._answering:
+            call.silence.deadline = inf
+        self._calls.add(call)
+        token = _calling.set(call)
+        try:
+            yield
+        finally:
+            _calling.reset(token)
+            self._calls.discard(call)
+
+    # -- what the server asks --------------------------------------------------------------------
+
+    def _interaction(self) -> tuple[Interaction | None, str | None]:
+        """Whose handlers answer a request the server makes now, or why nobody's can.
+
+        The call being driven in this task (2026-07-28 input rounds) is known; a request pushed by a
+        2025-era server names no call, so it goes to the interaction all calls in flight share.
+        """
+        if (call := _calling.get()) is not None and call in self._calls:
+            return call.interaction, None
+        interactions = {id(call.interaction): call.interaction for call in self._calls}
+        if len(interactions) == 1:
+            return next(iter(interactions.values())), None
+        if not interactions:
+            return None, "no call of this client is in flight to ask on behalf of"
+        return None, f"{len(interactions)} callers have calls in flight and the request names none of them"
+
+    @contextmanager
+    def _answering_requests(self) -> Iterator[None]:
+        """While someone answers the server, the calls in flight are waiting, not silent."""
+        self._answering += 1
+        for call in self._calls:
+            call.silence.deadline = inf
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                now = anyio.current_time()
+                for call in self._calls:
+                    call.silence.deadline = now + call.timeout
+
+    async def _elicit(
+        self, context: ClientRequestContext, params: mcp_types.ElicitRequestParams
+    ) -> mcp_types.ElicitResult | mcp_types.ErrorData:
+        own = self.offer.interaction
+        interaction, unknown = (own, None) if own and own.elicitation else self._interaction()
+        if interaction is None or interaction.elicitation is None:
+            reason = unknown or (interaction.decline_reason if interaction else Interaction.decline_reason)
+            self.log.note(f"elicitation declined: {reason}")
+            return declined(reason)
+        with self._answering_requests():
+            try:
+                return await interaction.elicitation(ElicitationRequest(self.name, params))
+            except InteractionRefused as refusal:
+                return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=str(refusal))
+
+    async def _sample(
+        self, context: ClientRequestContext, params: mcp_types.CreateMessageRequestParams
+    ) -> mcp_types.CreateMessageResult | mcp_types.ErrorData:
+        own = self.offer.interaction
+        interaction, unknown = (own, None) if own and own.sampling else self._interaction()
+        if interaction is None or interaction.sampling is None:
+            reason = unknown or "no model or handler answers sampling requests here"
+            self.log.note(f"sampling refused: {reason}")
+            return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=f"sampling refused: {reason}")
+        with self._answering_requests():
+            try:
+                return await interaction.sampling(SamplingRequest(self.name, params))
+            except InteractionRefused as refusal:
+                message = f"sampling refused: {refusal}"
+                return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=message)
+
+    async def _list_roots(self, context: ClientRequestContext) -> mcp_types.ListRootsResult:
+        return mcp_types.ListRootsResult(roots=list(self.offer.roots or ()))
+
+    async def set_roots(self, roots: tuple[mcp_types.Root, ...]) -> None:
+        """Offer other roots; a connected server is told they changed (`roots/list_changed`)."""
+        self.offer = ClientOffer(self.offer.interaction, self.offer.sampling, roots, self.offer.log_level)
+        attempt = self._attempt
+        if self.connected and attempt is not None and attempt.client is not None:
+            with _deprecated_features():
+                await attempt.client.send_roots_list_changed()
+
+    async def _log(self, params: mcp_types.LoggingMessageNotificationParams) -> None:
+        message = log_message(self.name, params)
+        self.log.note(str(message))
+        handlers = [self.offer.interaction] + [call.interaction for call in self._calls]
+        seen: set[int] = set()
+        for interaction in handlers:
+            if interaction is not None and interaction.on_log and id(interaction.on_log) not in seen:
+                seen.add(id(interaction.on_log))
+                await deliver_log(interaction.on_log, message)
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -471,6 +630,18 @@ _MODERN_LIST_CHANGES: dict[type[Any], ListKind] = {
     ResourcesListChanged: "resources",
     PromptsListChanged: "prompts",
 }
+
+
+@contextmanager
+def _deprecated_features() -> Iterator[None]:
+    """Roots and logging are deprecated by 2026-07-28 and are offered for the servers that use them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        yield
+
+
+def _modern(client: Client) -> bool:
+    return client.protocol_version in MODERN_PROTOCOL_VERSIONS
 
 
 def _leaf(error: Exception) -> Exception:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypedDict, get_args
 from urllib.parse import urlsplit
 
 from mcpagents.connections.specs import HttpServer, HttpTransport, ProtocolMode, StdioServer
@@ -29,6 +29,16 @@ _VARIABLE = re.compile(
     r"|(?P<other>[^${}]*))\}"
 )
 _SUPPORTED_VARIABLES = "${VAR}, ${VAR:-default}, ${env:VAR}, ${input:ID}, ${userHome}, ${workspaceFolder}"
+
+
+class _ClientKeys(TypedDict):
+    """The keys of an entry that say how the client treats the server, whatever its transport."""
+
+    mode: ProtocolMode
+    timeout: float | None
+    roots: list[str] | None
+    sampling: bool
+
 
 _REMOTE_TYPES: dict[str, HttpTransport] = {
     "http": "streamable-http",
@@ -57,9 +67,10 @@ def load_server_config(
     becomes a `StdioServer`, one with `url` an `HttpServer` (SSE when `type` says so, or, without a
     `type`, when the URL path ends in `/sse`); one with `builtin` runs a bundled server of
     `mcpagents.servers` with this Python: `{"builtin": "filesystem", "args": ["~/notes"]}`. Entries
-    with `"disabled": true` are skipped; the mcpagents-specific keys `builtin`, `timeout` (seconds)
-    and `mode` (`"auto"` / `"legacy"`) are honoured and keys of other hosts are ignored. A relative
-    `cwd` is taken from the config file's folder.
+    with `"disabled": true` are skipped; the mcpagents-specific keys `builtin`, `timeout` (seconds),
+    `mode` (`"auto"` / `"legacy"`), `roots` (folders offered as MCP roots) and `sampling` (true: the
+    server may ask the client's model for completions) are honoured and keys of other hosts are
+    ignored. A relative `cwd` is taken from the config file's folder.
 
     In `command`, `args`, `env` values, `envFile`, `cwd`, `url` and `headers` values, these are expanded:
     `${VAR}` and `${VAR:-default}` (the default applies when VAR is unset) and `${env:VAR}` from
@@ -250,15 +261,32 @@ class _Reader:
             isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
         ):
             raise self.fail(f"{path}.timeout", f"must be a positive number of seconds, got {_show(timeout)}")
+        sampling = entry.get("sampling", False)
+        if not isinstance(sampling, bool):
+            raise self.fail(f"{path}.sampling", f"must be true or false, got {_show(sampling)}")
+        client = _ClientKeys(mode=mode, timeout=timeout, roots=self.roots(entry, path), sampling=sampling)
         if "command" in entry:
             if kind not in (None, "stdio"):
                 raise self.fail(
                     f"{path}.{type_key}", f'type {_show(kind)} needs "url", but the entry has "command"'
                 )
-            return self.stdio(name, entry, path, mode, timeout)
+            return self.stdio(name, entry, path, client)
         if kind == "stdio":
             raise self.fail(f"{path}.{type_key}", 'type "stdio" needs "command", but the entry has "url"')
-        return self.remote(name, entry, path, _REMOTE_TYPES[kind] if kind else None, mode, timeout)
+        return self.remote(name, entry, path, _REMOTE_TYPES[kind] if kind else None, client)
+
+    def roots(self, entry: Mapping[str, Any], path: str) -> list[str] | None:
+        """`roots`: folders the server may work in; relative paths are taken from the file's folder."""
+        roots = entry.get("roots")
+        if roots is None:
+            return None
+        if not isinstance(roots, list | tuple):
+            raise self.fail(f"{path}.roots", f"must be a list of paths or URIs, got {_show(roots)}")
+        found = []
+        for index, root in enumerate(roots):
+            text = self.string(root, f"{path}.roots[{index}]")
+            found.append(text if "://" in text else str(self.folder / Path(text).expanduser()))
+        return found
 
     def builtin(self, entry: Mapping[str, Any], path: str) -> Mapping[str, Any]:
         """`{"builtin": NAME, "args": [...]}`: a bundled server, run by this Python."""
@@ -284,8 +312,7 @@ class _Reader:
         entry: Mapping[str, Any],
         path: str,
         transport: HttpTransport | None,
-        mode: ProtocolMode,
-        timeout: float | None,
+        client: _ClientKeys,
     ) -> HttpServer:
         url = self.string(entry["url"], f"{path}.url")
         parts = urlsplit(url)
@@ -294,10 +321,10 @@ class _Reader:
         if transport is None:
             transport = "sse" if parts.path.rstrip("/").endswith("/sse") else "streamable-http"
         headers = self.string_map(entry, "headers", path)
-        return HttpServer(url, headers or None, transport, name, mode=mode, timeout=timeout)
+        return HttpServer(url, headers or None, transport, name, **client)
 
     def stdio(
-        self, name: str | None, entry: Mapping[str, Any], path: str, mode: ProtocolMode, timeout: float | None
+        self, name: str | None, entry: Mapping[str, Any], path: str, client: _ClientKeys
     ) -> StdioServer:
         command = self.string(entry["command"], f"{path}.command")
         if not command:
@@ -320,8 +347,7 @@ class _Reader:
             env or None,
             cwd,
             name,
-            mode=mode,
-            timeout=timeout,
+            **client,
         )
 
     def string_map(self, entry: Mapping[str, Any], key: str, path: str) -> dict[str, str]:

@@ -132,6 +132,10 @@ class StdioServer:
     mode: ProtocolMode = "auto"
     timeout: float | None = None
     """Seconds a tool call on this server may stay silent (overrides the collection's timeout)."""
+    roots: Sequence[str] | None = None
+    """Folders (paths or URIs) the server may work in, offered as its MCP roots."""
+    sampling: bool = False
+    """Whether the server may ask the client's model for completions (MCP sampling)."""
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     """The longest message (one line on stdout) the server may send; a longer one ends the connection."""
 
@@ -143,6 +147,7 @@ class StdioServer:
             )
         object.__setattr__(self, "args", tuple(self.args))
         object.__setattr__(self, "env", _frozen(self.env))
+        object.__setattr__(self, "roots", _roots(self.roots))
 
     @property
     def display_name(self) -> str:
@@ -170,8 +175,11 @@ class HttpServer:
     _: KW_ONLY
     mode: ProtocolMode = "auto"
     timeout: float | None = None
+    roots: Sequence[str] | None = None
+    sampling: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "roots", _roots(self.roots))
         if self.transport not in ("streamable-http", "sse"):
             raise ConfigError(
                 f"HttpServer transport must be 'streamable-http' or 'sse', not {self.transport!r}"
@@ -201,6 +209,8 @@ class InProcessServer:
     _: KW_ONLY
     mode: ProtocolMode = "auto"
     timeout: float | None = None
+    roots: Sequence[str] | None = None
+    sampling: bool = False
 
     @property
     def display_name(self) -> str:
@@ -287,6 +297,12 @@ def _label(transport: object) -> str:
     made_by = getattr(transport, "gen", transport)
     name = getattr(made_by, "__name__", None)
     return name if isinstance(name, str) else type(transport).__name__
+
+
+def _roots(roots: Sequence[str] | None) -> tuple[str, ...] | None:
+    if isinstance(roots, str):
+        raise ConfigError(f"roots must be a list of paths or URIs, not the string {roots!r}")
+    return None if roots is None else tuple(str(root) for root in roots)
 
 
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str] | None:

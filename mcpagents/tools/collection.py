@@ -19,9 +19,17 @@ import mcp_types
 from mcp import StdioServerParameters
 from mcp.client import Transport
 from mcp.server import MCPServer
+from pydantic import FileUrl
 
-from mcpagents.connections.connection import Connection, ListKind
+from mcpagents.connections.connection import ClientOffer, Connection, ListKind
 from mcpagents.connections.host_config import load_server_config
+from mcpagents.connections.interaction import (
+    ElicitationHandler,
+    Interaction,
+    LogHandler,
+    LogLevel,
+    SamplingHandler,
+)
 from mcpagents.connections.specs import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -60,6 +68,11 @@ class CollectionOptions(TypedDict, total=False):
     on_tool_change: ChangePolicy
     pinned: Mapping[str, str] | None
     log_dir: str | os.PathLike[str] | None
+    elicitation: ElicitationHandler | None
+    sampling: SamplingHandler | None
+    on_log: LogHandler | None
+    log_level: LogLevel | None
+    roots: Sequence[str | os.PathLike[str]] | None
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,12 @@ class ToolCollection:
     that its tools changed, the collection re-lists them and calls `on_tools_changed`; a tool whose
     description or schemas changed (or differ from `pinned` fingerprints) is logged and recorded
     in `changes`, and with `on_tool_change="block"` it refuses calls until `accept_changes()`.
+
+    What servers ask while they work (see `mcpagents.connections.interaction`) is answered by
+    `elicitation` and `sampling` when given (sampling is then offered to every server; otherwise
+    only to servers whose spec says `sampling=True`, answered by the calling run), else by the
+    interaction each call carries. Log messages go to the server's log file and `on_log`, at
+    `log_level` and above. `roots` are offered to every server that has none of its own.
     """
 
     def __init__(
@@ -148,6 +167,11 @@ class ToolCollection:
         on_tool_change: ChangePolicy = "warn",
         pinned: Mapping[str, str] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
+        elicitation: ElicitationHandler | None = None,
+        sampling: SamplingHandler | None = None,
+        on_log: LogHandler | None = None,
+        log_level: LogLevel | None = None,
+        roots: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
         specs = _specs(servers)
         names = Counter(spec.display_name for spec in specs)
@@ -167,6 +191,13 @@ class ToolCollection:
         self._specs = specs
         self._log_dir = Path(log_dir) if log_dir is not None else default_log_dir()
         self._connect_timeout = connect_timeout
+        self._interaction = (
+            Interaction(elicitation=elicitation, sampling=sampling, on_log=on_log)
+            if elicitation or sampling or on_log
+            else None
+        )
+        self._log_level = log_level
+        self._roots = None if roots is None else tuple(os.fspath(root) for root in roots)
         self._connections = self._new_connections()
         self._definitions: dict[str, list[mcp_types.Tool]] = {}
         self._tools: dict[str, Tool] = {}
@@ -315,9 +346,34 @@ class ToolCollection:
                 connect_timeout=self._connect_timeout,
                 request_timeout=self.timeout,
                 on_list_changed=self._list_changed,
+                offer=self._offer(spec),
             )
             for spec in self._specs
         }
+
+    def _offer(self, spec: ServerSpec) -> ClientOffer:
+        # `roots` and `sampling` are optional attributes of a spec (the bundled spec classes have them).
+        roots = getattr(spec, "roots", None)
+        if roots is None:
+            roots = self._roots
+        interaction = self._interaction
+        return ClientOffer(
+            interaction,
+            sampling=bool(getattr(spec, "sampling", False) or (interaction and interaction.sampling)),
+            roots=None if roots is None else tuple(root_of(root) for root in roots),
+            log_level=self._log_level,
+        )
+
+    async def aset_roots(self, roots: Sequence[str | os.PathLike[str]], *, server: str | None = None) -> None:
+        """Offer other roots to one server or to all; connected servers are told they changed."""
+        chosen = tuple(root_of(os.fspath(root)) for root in roots)
+        targets = [self._connections[server]] if server is not None else list(self._connections.values())
+        for connection in targets:
+            await self.portal.acall(connection.set_roots, chosen)
+
+    def set_roots(self, roots: Sequence[str | os.PathLike[str]], *, server: str | None = None) -> None:
+        """Sync twin of `aset_roots`."""
+        self.portal.call(self.aset_roots, roots, server=server)
 
     @property
     def portal(self) -> Portal:
@@ -634,6 +690,16 @@ def _specs(servers: Iterable[ServerLike]) -> list[ServerSpec]:
     if functions:
         specs.append(local_server(functions))
     return specs
+
+
+def root_of(path_or_uri: str) -> mcp_types.Root:
+    """An MCP root: a `file://` URI as given, or a path made absolute as one."""
+    if "://" in path_or_uri:
+        if not path_or_uri.startswith("file://"):
+            raise ConfigError(f"root {path_or_uri!r} is neither a path nor a file:// URI (roots are folders)")
+        return mcp_types.Root(uri=FileUrl(path_or_uri))
+    path = Path(path_or_uri).expanduser().resolve()
+    return mcp_types.Root(uri=FileUrl(path.as_uri()), name=path.name or str(path))
 
 
 def _combined(errors: list[MCPServerError]) -> MCPServerError:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import mcp_types
 
+from mcpagents.connections.interaction import Interaction
 from mcpagents.errors import ToolDefinitionChangedError, ToolError
 from mcpagents.tools.arguments import ArgumentChecker
 from mcpagents.tools.content import error_message, tool_output
@@ -40,6 +41,7 @@ class CallOptions(TypedDict, total=False):
     on_progress: ProgressCallback | None
     timeout: float | None
     meta: Mapping[str, Any] | None
+    interaction: Interaction | None
 
 
 def fingerprint(definition: mcp_types.Tool) -> str:
@@ -144,11 +146,15 @@ class Tool:
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
         meta: Mapping[str, Any] | None = None,
+        interaction: Interaction | None = None,
     ) -> Any:
         """`await tool.acall(**arguments)` with per-call options: a progress callback (sync or async),
-        `timeout`, the longest silence allowed (each progress report restarts it), and `meta`, sent
-        as the request's `_meta`."""
-        return await self._collection.portal.acall(self._call, arguments, on_progress, timeout, meta)
+        `timeout`, the longest silence allowed (each progress report restarts it), `meta`, sent
+        as the request's `_meta`, and `interaction`, who answers what the server asks meanwhile
+        (unless the collection has handlers of its own)."""
+        return await self._collection.portal.acall(
+            self._call, arguments, on_progress, timeout, meta, interaction
+        )
 
     async def _call(
         self,
@@ -156,6 +162,7 @@ class Tool:
         on_progress: ProgressCallback | None,
         timeout: float | None,
         meta: Mapping[str, Any] | None,
+        interaction: Interaction | None,
     ) -> Any:
         if self._collection.is_blocked(self.name):
             raise ToolDefinitionChangedError(
@@ -172,6 +179,7 @@ class Tool:
             timeout=timeout or self.timeout,
             on_progress=None if callback is None else self._progress_relay(callback),
             meta=meta,
+            interaction=interaction,
         )
         await self._connection.settled()
         if result.is_error:
