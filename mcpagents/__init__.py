@@ -83,6 +83,19 @@ _EXPORTS = {
     "load_agent": "mcpagents.spec",
     "load_agents": "mcpagents.spec",
     "load_spec": "mcpagents.spec",
+    "Interaction": "mcpagents.connections.interaction",
+    "ElicitationRequest": "mcpagents.connections.interaction",
+    "SamplingRequest": "mcpagents.connections.interaction",
+    "LogMessage": "mcpagents.connections.interaction",
+    "InteractionRefused": "mcpagents.connections.interaction",
+    "accepted": "mcpagents.connections.interaction",
+    "declined": "mcpagents.connections.interaction",
+    "ask_user": "mcpagents.tools.ask_user",
+    "TerminalInput": "mcpagents.agents.terminal_input",
+    "SamplingLimits": "mcpagents.agents.run_interaction",
+    "SamplingCall": "mcpagents.agents.results",
+    "ServerMessage": "mcpagents.agents.results",
+    "InputRequested": "mcpagents.agents.results",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -111,8 +124,11 @@ if TYPE_CHECKING:
     from mcpagents.agents.results import (
         AgentEvent as AgentEvent,
         CodeAction as CodeAction,
+        InputRequested as InputRequested,
         ModelDelta as ModelDelta,
         RunResult as RunResult,
+        SamplingCall as SamplingCall,
+        ServerMessage as ServerMessage,
         ToolCallFinished as ToolCallFinished,
         ToolCallStarted as ToolCallStarted,
         ToolProgress as ToolProgress,
@@ -120,11 +136,26 @@ if TYPE_CHECKING:
     from mcpagents.agents.run_context import (
         RunContext as RunContext,
     )
+    from mcpagents.agents.run_interaction import (
+        SamplingLimits as SamplingLimits,
+    )
+    from mcpagents.agents.terminal_input import (
+        TerminalInput as TerminalInput,
+    )
     from mcpagents.agents.tool_calling_agent import (
         ToolCallingAgent as ToolCallingAgent,
     )
     from mcpagents.connections.host_config import (
         load_server_config as load_server_config,
+    )
+    from mcpagents.connections.interaction import (
+        ElicitationRequest as ElicitationRequest,
+        Interaction as Interaction,
+        InteractionRefused as InteractionRefused,
+        LogMessage as LogMessage,
+        SamplingRequest as SamplingRequest,
+        accepted as accepted,
+        declined as declined,
     )
     from mcpagents.connections.specs import (
         HttpServer as HttpServer,
@@ -198,6 +229,9 @@ if TYPE_CHECKING:
         load_agent as load_agent,
         load_agents as load_agents,
         load_spec as load_spec,
+    )
+    from mcpagents.tools.ask_user import (
+        ask_user as ask_user,
     )
     from mcpagents.tools.collection import (
         ToolCollection as ToolCollection,

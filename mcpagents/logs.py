@@ -7,9 +7,12 @@ import os
 import time
 from contextlib import suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, get_args
 
 LOG_DIR_VARIABLE = "MCPAGENTS_LOG_DIR"
+LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+"""The levels of MCP log messages (those of syslog), least severe first."""
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 
 
 def default_log_dir() -> Path:

@@ -35,6 +35,7 @@ from mcpagents.connections.host_config import (
 )
 from mcpagents.connections.specs import StdioServer
 from mcpagents.errors import ConfigError
+from mcpagents.logs import LOG_LEVELS, LogLevel
 from mcpagents.models.resolve import DEFAULT_MODELS, MODEL_VARIABLE
 from mcpagents.sandbox.interface import ExecutorMode, ExecutorOptions
 
@@ -49,9 +50,12 @@ KEYS = (
     "type",
     "model",
     "instructions",
+    "server_instructions",
     "max_steps",
     "planning_interval",
     "output_schema",
+    "ask_user",
+    "log_level",
     "executor",
     "mcpServers",
     "include",
@@ -84,6 +88,7 @@ class AgentSpec:
     model: str | None = None
     model_options: Mapping[str, Any] = field(default_factory=dict)
     instructions: str | None = None
+    server_instructions: bool = True
     max_steps: int | None = None
     planning_interval: int | None = None
     output_schema: dict[str, Any] | None = None
@@ -92,6 +97,10 @@ class AgentSpec:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     managed_agents: tuple[ConfiguredServer, ...] = ()
+    ask_user: bool = False
+    """Give the agent the `ask_user` tool (answered by whoever answers the run's elicitations)."""
+    log_level: LogLevel | None = None
+    """The least severe log messages the servers should send (they become run events)."""
 
     def tools(self) -> ToolCollection | None:
         """The tools of the spec's `mcpServers`, filtered by `include`/`exclude` (None without servers)."""
@@ -100,7 +109,7 @@ class AgentSpec:
         from mcpagents.tools.collection import ToolCollection
 
         return ToolCollection.from_mcp(
-            list(self.servers.values()), include=self.include, exclude=self.exclude
+            list(self.servers.values()), include=self.include, exclude=self.exclude, log_level=self.log_level
         )
 
     def build(self, *, verbosity_level: int = 1) -> MultiStepAgent:
@@ -116,6 +125,7 @@ class AgentSpec:
             "name": self.name,
             "description": self.description,
             "instructions": self.instructions,
+            "server_instructions": self.server_instructions,
             "planning_interval": self.planning_interval,
             "output_schema": self.output_schema,
             "managed_agents": self.managed_agents,
@@ -125,7 +135,12 @@ class AgentSpec:
             options["max_steps"] = self.max_steps
         if self.executor is not None:
             options["executor_options"] = self.executor
-        return agent_type(self.type)(self.tools(), model, **options)
+        tools = self.tools()
+        if self.ask_user:
+            from mcpagents.tools.ask_user import ask_user
+
+            return agent_type(self.type)([*([tools] if tools else []), ask_user], model, **options)
+        return agent_type(self.type)(tools, model, **options)
 
 
 def load_spec(path: str | os.PathLike[str]) -> AgentSpec:
@@ -169,6 +184,7 @@ def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path,
         model=model,
         model_options=model_options,
         instructions=reader.text(data.get("instructions"), "instructions"),
+        server_instructions=reader.flag(data.get("server_instructions", True), "server_instructions"),
         max_steps=reader.positive_int(data.get("max_steps"), "max_steps"),
         planning_interval=reader.positive_int(data.get("planning_interval"), "planning_interval"),
         output_schema=reader.output_schema(data.get("output_schema")),
@@ -177,6 +193,8 @@ def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path,
         include=reader.strings(data.get("include"), "include"),
         exclude=reader.strings(data.get("exclude"), "exclude"),
         managed_agents=reader.managed_agents(data.get("agents")),
+        ask_user=reader.flag(data.get("ask_user", False), "ask_user"),
+        log_level=reader.log_level(data.get("log_level")),
     )
 
 
@@ -251,6 +269,14 @@ class _Reader:
     def choice(self, value: Any, key: str, choices: Sequence[str]) -> Any:
         if value not in choices:
             raise self.expected(key, " or ".join(choices), value)
+        return value
+
+    def log_level(self, value: Any) -> LogLevel | None:
+        return None if value is None else self.choice(value, "log_level", LOG_LEVELS)
+
+    def flag(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.expected(key, "true or false", value)
         return value
 
     def positive_int(self, value: Any, key: str) -> int | None:
@@ -387,7 +413,8 @@ class _Reader:
             name = entry.get("name")
             if name is not None and not isinstance(name, str):
                 raise self.expected(f"{key}.name", "a string", name)
-            remote = {k: v for k, v in entry.items() if k != "name"}
+            # A served agent relays its tool servers' sampling requests: let it ask.
+            remote = {"sampling": True, **{k: v for k, v in entry.items() if k != "name"}}
             return load_server_entry(name, remote, origin=self.where, path=key, environ=self.environ)
         self.check_keys(entry, _SPEC_AGENT_KEYS, key)
         child = self.file(entry["spec"], f"{key}.spec")
@@ -410,7 +437,8 @@ class _Reader:
             spec = _read(str(child), child, _child_environment(env), chain)
         except ConfigError as error:
             raise self.fail(key, str(error)) from error
-        return StdioServer(sys.executable, ["-m", "mcpagents", "serve", str(child)], env, name=spec.name)
+        command = ["-m", "mcpagents", "serve", str(child)]
+        return StdioServer(sys.executable, command, env, name=spec.name, sampling=True)
 
     def model_environment(self) -> dict[str, str]:
         """What a managed agent inherits: the model providers' keys and the MCPAGENTS_* settings."""

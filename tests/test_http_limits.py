@@ -193,7 +193,9 @@ async def test_slow_requests_are_dropped_at_the_read_timeout_while_others_get_an
                     group.start_soon(client.run)
                 assert await server.call() == "42", "a normal client is answered meanwhile"
                 held_files = server.open_files()
-        assert held_files >= idle_files + len(clients)
+                # On a busy machine the call may outlast the read timeout: count only those still open.
+                still_open = sum(client.closed_after is None for client in clients)
+        assert held_files >= idle_files + still_open
         closed_after = [client.closed_after for client in clients]
         assert all(
             after is not None and READ_TIMEOUT * 0.9 <= after <= READ_TIMEOUT + SLACK

@@ -22,7 +22,9 @@ from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, Step, TaskStep
 from mcpagents.agents.results import AgentEvent, RunResult, RunState, Timing
 from mcpagents.agents.run_context import Emit, RunContext
+from mcpagents.agents.run_interaction import SamplingLimits, run_interaction
 from mcpagents.agents.toolbox import Toolbox, ToolsArgument
+from mcpagents.connections.interaction import ElicitationHandler, Interaction, SamplingHandler
 from mcpagents.connections.specs import ServerSpec
 from mcpagents.errors import ModelError
 from mcpagents.models.base import Model
@@ -47,6 +49,7 @@ class AgentOptions(TypedDict, total=False):
     name: str | None
     description: str | None
     instructions: str | None
+    server_instructions: bool
     max_steps: int
     planning_interval: int | None
     final_answer_checks: Sequence[FinalAnswerCheck]
@@ -54,6 +57,9 @@ class AgentOptions(TypedDict, total=False):
     output_schema: OutputSchema | None
     managed_agents: Sequence[MultiStepAgent | ServerSpec]
     verbosity_level: int
+    elicitation: ElicitationHandler | None
+    sampling: SamplingHandler | None
+    sampling_limits: SamplingLimits
 
 
 class RunOptions(TypedDict, total=False):
@@ -65,6 +71,9 @@ class RunOptions(TypedDict, total=False):
     additional_args: Mapping[str, Any] | None
     images: Sequence[Image] | None
     conversation: Conversation | None
+    interaction: Interaction | None
+    """Who answers what the tool servers ask during this run (a terminal, a served agent's caller);
+    the agent's own `elicitation`/`sampling` fill in what it leaves out."""
 
 
 class MultiStepAgent(ABC):
@@ -77,7 +86,13 @@ class MultiStepAgent(ABC):
     them. With `planning_interval=N` the agent plans at the start and every N steps.
     `final_answer_checks` may reject an answer (the reason goes back to the model); `output_schema` (a
     JSON Schema or a pydantic model) shapes and validates the final answer. `verbosity_level` 0 prints
-    nothing, 1 the steps, 2 also the model's outputs.
+    nothing, 1 the steps, 2 also the model's outputs. The instructions the tool servers give go into
+    the system prompt, marked as theirs, unless `server_instructions=False`.
+
+    Tool servers may ask for input while they work: `elicitation` answers them when the run was
+    given nobody to ask (`run(interaction=...)`; without either, they are declined). Servers allowed
+    to sample (`sampling=True` in their spec) are answered by `sampling`, else by the run's
+    interaction, else by the agent's own model within `sampling_limits`.
     """
 
     def __init__(
@@ -88,6 +103,7 @@ class MultiStepAgent(ABC):
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
+        server_instructions: bool = True,
         max_steps: int = 20,
         planning_interval: int | None = None,
         final_answer_checks: Sequence[FinalAnswerCheck] = (),
@@ -95,11 +111,15 @@ class MultiStepAgent(ABC):
         output_schema: OutputSchema | None = None,
         managed_agents: Sequence[MultiStepAgent | ServerSpec] = (),
         verbosity_level: int = 1,
+        elicitation: ElicitationHandler | None = None,
+        sampling: SamplingHandler | None = None,
+        sampling_limits: SamplingLimits | None = None,
     ) -> None:
         self.model = resolve_model(model)
         self.name = name
         self.description = description
         self.instructions = instructions
+        self.server_instructions = server_instructions
         self.max_steps = max_steps
         self.planning_interval = planning_interval
         self.final_answer_checks = list(final_answer_checks)
@@ -108,6 +128,9 @@ class MultiStepAgent(ABC):
         self.toolbox = Toolbox(tools, managed_agents)
         self.conversation = Conversation()
         self.console = AgentConsole(verbosity_level)
+        self.elicitation = elicitation
+        self.sampling = sampling
+        self.sampling_limits = sampling_limits or SamplingLimits()
 
     @property
     def memory(self) -> AgentMemory:
@@ -333,6 +356,7 @@ class MultiStepAgent(ABC):
         additional_args: Mapping[str, Any] | None = None,
         images: Sequence[Image] | None = None,
         conversation: Conversation | None = None,
+        interaction: Interaction | None = None,
     ) -> RunResult:
         started = time.time()
         await self.aopen()
@@ -342,6 +366,13 @@ class MultiStepAgent(ABC):
         memory = conversation.memory
         run = RunContext(
             self, conversation, self.toolbox.tools(), sink=sink, additional_args=dict(additional_args or {})
+        )
+        run.interaction = run_interaction(
+            run,
+            interaction,
+            elicitation=self.elicitation,
+            sampling=self.sampling,
+            limits=self.sampling_limits,
         )
         memory.system_prompt = self.system_prompt(run.tools)
         first = len(memory.steps)
@@ -360,7 +391,7 @@ class MultiStepAgent(ABC):
             for number in range(1, limit + 1):
                 if self.planning_interval and (number == 1 or (number - 1) % self.planning_interval == 0):
                     await self._record(run, await self._plan(run, number))
-                step = ActionStep(number, started=time.time())
+                step = run.step = ActionStep(number, started=time.time())
                 try:
                     await self.step(step, run)
                 finally:

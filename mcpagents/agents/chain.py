@@ -19,6 +19,9 @@ from mcpagents.errors import AgentError
 
 CHAIN_META_KEY = "mcpagents.dev/chain"
 DEFAULT_MAX_DEPTH = 8
+DEFAULT_ANSWER_WAIT = 600.0
+"""Seconds a run waits for its caller to answer a question (2026-07-28 callers: to come back with
+the answers) before it goes on without."""
 
 
 class ChainError(AgentError):

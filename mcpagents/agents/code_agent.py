@@ -27,6 +27,7 @@ from mcpagents.sandbox.interface import (
     ExecutorOptions,
     StepResult,
 )
+from mcpagents.tools.media import Attachments
 from mcpagents.tools.tool import Progress, Tool
 
 _FENCED = re.compile(r"```(?:python|py|Python|PY)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -83,11 +84,13 @@ class CodeAgent(MultiStepAgent):
         return self.executor_options.authorized_imports
 
     def system_prompt(self, tools: Sequence[Tool]) -> str:
+        servers = self.toolbox.server_instructions(tools) if self.server_instructions else {}
         return prompts.CODE_SYSTEM.format(
             tools=tools_stubs(tools),
             answer_shape=prompts.answer_shape(self.output_json_schema),
             imports=prompts.imports_list(self.authorized_imports),
-            instructions=prompts.instructions_block(self.instructions),
+            instructions=prompts.instructions_block(self.instructions)
+            + prompts.server_instructions_block(servers),
         )
 
     def task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
@@ -131,7 +134,6 @@ class CodeAgent(MultiStepAgent):
             return
         step.code = code
         run.emit(CodeAction(step.step_number, code))
-        run.step = step
         session: _CodeSession = run.state[_SESSION]
         result = await session.executor.run(code)
         step.observations = observation(result)
@@ -148,7 +150,11 @@ class CodeAgent(MultiStepAgent):
         observed = f"Observation:\n{step.observations}" if step.observations else "Observation: (no output)"
         if step.error:
             observed += f"\nError:\n{step.error}"
-        return [*messages, ChatMessage("user", observed)]
+        # Images and audio tool calls returned, where the code printed them: as themselves or placeholders.
+        attachments = Attachments(self.model.accepts)
+        observed = attachments.show(observed, [record.result for record in step.tool_calls])
+        parts = attachments.parts()
+        return [*messages, ChatMessage("user", [observed, *parts] if parts else observed)]
 
 
 class _CodeSession:
@@ -196,7 +202,9 @@ class _ObservedTool:
             )
 
         try:
-            result = await self.tool.acall_with(arguments, on_progress=progress, meta=self.run.call_meta)
+            result = await self.tool.acall_with(
+                arguments, on_progress=progress, meta=self.run.call_meta, interaction=self.run.interaction
+            )
         except Exception as error:
             record.error = str(error)
             self.run.emit(ToolCallFinished(step.step_number, self.name, error=record.error))

@@ -16,9 +16,12 @@ from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, Pl
 from mcpagents.agents.results import (
     AgentEvent,
     CodeAction,
+    InputRequested,
     ModelDelta,
     RunResult,
     RunState,
+    SamplingCall,
+    ServerMessage,
     ToolCallFinished,
     ToolCallStarted,
     ToolProgress,
@@ -82,6 +85,17 @@ class AgentConsole:
             case ToolCallFinished():
                 self._enter(event.step_number)
                 self._tool_outcome(event.name, event.result, event.error)
+            case SamplingCall(server=server, usage=usage, text=text):
+                self._enter(event.step_number)
+                tokens = f"{usage.input_tokens} in, {usage.output_tokens} out"
+                line = f"  ↺ {server} sampled the model ({tokens}): {text}"
+                self._print(Text(line, style="magenta"), one_line=True)
+            case ServerMessage(message=message):
+                self._enter(event.step_number)
+                self._print(Text(f"  ▸ {message}", style="dim"), one_line=True)
+            case InputRequested(server=server, message=message, action=action):
+                self._enter(event.step_number)
+                self._print(Text(f"  ? {server} asked: {message} → {action}", style="cyan"), one_line=True)
             case PlanningStep():
                 self._print(Panel(Text(event.plan), title="Plan", title_align="left", border_style="cyan"))
             case ActionStep():

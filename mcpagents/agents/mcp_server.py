@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import mcp_types
 from mcp.server import Server, ServerRequestContext
 
 from mcpagents import __version__
+from mcpagents.agents.caller import (
+    HeldRun,
+    HeldRuns,
+    caller_capabilities,
+    is_modern,
+    pushing_caller,
+    send_log,
+)
 from mcpagents.agents.chain import DEFAULT_MAX_DEPTH, CallChain, ChainError, current_chain
 from mcpagents.agents.conversation_store import (
     MAX_ID_CHARACTERS,
@@ -28,7 +36,9 @@ from mcpagents.agents.conversation_store import (
 )
 from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.connections.interaction import Interaction
 from mcpagents.errors import ConfigError, MCPAgentsError, ToolArgumentError
+from mcpagents.logs import LogLevel
 from mcpagents.tools.arguments import ArgumentChecker
 
 if TYPE_CHECKING:
@@ -117,6 +127,9 @@ def agent_server(
     max_depth: int = DEFAULT_MAX_DEPTH,
     run_timeout: float | None = None,
     runs: RunsInFlight | None = None,
+    sampling: Literal["caller", "model"] = "caller",
+    step_log_level: LogLevel | None = "info",
+    held_runs: HeldRuns | None = None,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
 
@@ -124,6 +137,11 @@ def agent_server(
     in memory, with its default limits). A call is refused when its chain of agents would hold this
     agent twice or be longer than `max_depth`; it is stopped at its chain's deadline, and after
     `run_timeout` seconds when given. `runs` counts the calls in flight.
+
+    What the agent's tool servers ask goes to the caller (see `mcpagents.agents.caller`); sampling
+    requests too, unless `sampling="model"`, which answers them with the agent's own model. Each
+    step is also sent to the caller as a log message at `step_log_level` (None: not sent).
+    `held_runs` keeps the runs of 2026-07-28 calls that wait for their caller's answers.
     """
     if not agent.name or not agent.description:
         raise ConfigError("an agent served as a tool needs a `name` and a `description`")
@@ -131,6 +149,7 @@ def agent_server(
     kept = conversations if conversations is not None else Conversations()
     in_flight = runs if runs is not None else RunsInFlight()
     checker = ArgumentChecker(name, _CHECKED_SCHEMA)
+    held_runs = held_runs if held_runs is not None else HeldRuns()
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
@@ -146,9 +165,18 @@ def agent_server(
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
-    ) -> mcp_types.CallToolResult:
+    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
         if params.name != name:
             return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
+        if params.request_state is not None:
+            held = held_runs.get(params.request_state)
+            if held is None:
+                return _error(
+                    f"agent {name!r} holds no run for this call's request_state: it finished and was not"
+                    " collected in time, or another worker of this server holds it; call again without it"
+                )
+            held.answer(params.input_responses or {})
+            return await _drive(held, ctx)
         given = params.arguments or {}
         try:
             arguments = checker.check(
@@ -163,19 +191,70 @@ def agent_server(
         task = arguments["task"]
         if arguments.get("context", "").strip():
             task = f"{task}\n\nContext:\n{arguments['context']}"
+        relay_sampling = sampling == "caller"
+        if is_modern(ctx):
+            capabilities = caller_capabilities(ctx)
+
+            def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
+                interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
+                return execute(task, conversation_id, chain, interaction, _held_reporter(held))
+
+            return await _drive(held_runs.start(held_run), ctx)
+        interaction = pushing_caller(ctx, relay_sampling=relay_sampling)
+        return await execute(task, conversation_id, chain, interaction, _reporter(ctx))
+
+    async def _drive(
+        held: HeldRun, ctx: ServerRequestContext[Any]
+    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
+        try:
+            outcome = await held.drive(_reporter(ctx))
+        except anyio.get_cancelled_exc_class():
+            held.cancel()  # the caller gave the call up
+            raise
+        if isinstance(outcome, mcp_types.CallToolResult):
+            held_runs.collected(held)
+        return outcome
+
+    def _reporter(ctx: ServerRequestContext[Any]) -> Callable[[str], Awaitable[None]]:
         progress = 0
+
+        async def report(message: str) -> None:
+            nonlocal progress
+            progress += 1
+            await ctx.session.report_progress(progress, None, message)
+            if step_log_level is not None:
+                await send_log(ctx, step_log_level, message, logger=name)
+
+        return report
+
+    def _held_reporter(held: HeldRun) -> Callable[[str], Awaitable[None]]:
+        async def report(message: str) -> None:
+            held.report(message)
+
+        return report
+
+    async def execute(
+        task: str,
+        conversation_id: str | None,
+        chain: CallChain,
+        interaction: Interaction,
+        report: Callable[[str], Awaitable[None]],
+    ) -> mcp_types.CallToolResult:
         result: RunResult | None = None
         token = current_chain.set(chain)
         try:
             with in_flight.track(), anyio.move_on_after(chain.remaining()) as deadline:
                 async with kept.use(conversation_id) as conversation:
                     events = agent.arun(
-                        task, stream=True, reset=conversation_id is None, conversation=conversation
+                        task,
+                        stream=True,
+                        reset=conversation_id is None,
+                        conversation=conversation,
+                        interaction=interaction,
                     )
                     async for event in events:
                         if (message := progress_message(event)) is not None:
-                            progress += 1
-                            await ctx.session.report_progress(progress, None, message)
+                            await report(message)
                         if isinstance(event, RunResult):
                             result = event
         except MCPAgentsError as error:

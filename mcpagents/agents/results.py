@@ -15,6 +15,7 @@ from mcpagents.agents.memory import (
     step_from_dict,
     step_to_dict,
 )
+from mcpagents.connections.interaction import LogMessage
 from mcpagents.models.messages import ChatMessage, TokenUsage
 
 RunState = Literal["success", "max_steps_reached", "error"]
@@ -135,12 +136,44 @@ class ToolProgress:
     message: str | None
 
 
+@dataclass(frozen=True)
+class SamplingCall:
+    """A tool server had the agent's model complete a prompt (MCP sampling); its tokens count in
+    the step's usage."""
+
+    step_number: int
+    server: str
+    usage: TokenUsage
+    text: str
+
+
+@dataclass(frozen=True)
+class ServerMessage:
+    """A log message a tool server sent while the run was calling it."""
+
+    step_number: int
+    message: LogMessage
+
+
+@dataclass(frozen=True)
+class InputRequested:
+    """A tool server (or the agent, through `ask_user`) asked for input, and how it was answered."""
+
+    step_number: int
+    server: str
+    message: str
+    action: str
+
+
 AgentEvent = (
     ModelDelta
     | CodeAction
     | ToolCallStarted
     | ToolProgress
     | ToolCallFinished
+    | SamplingCall
+    | ServerMessage
+    | InputRequested
     | PlanningStep
     | ActionStep
     | FinalAnswerStep

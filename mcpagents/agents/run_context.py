@@ -14,7 +14,8 @@ from mcpagents.agents.chain import CallChain, current_chain
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory
 from mcpagents.agents.results import AgentEvent, ModelDelta
-from mcpagents.models.messages import ChatMessage, ModelResponse, RequestOptions, TextDelta
+from mcpagents.connections.interaction import Interaction
+from mcpagents.models.messages import ChatMessage, ModelResponse, RequestOptions, TextDelta, TokenUsage
 from mcpagents.tools.tool import Tool
 
 if TYPE_CHECKING:
@@ -51,6 +52,19 @@ class RunContext:
         chain = current_chain.get() or CallChain.start(agent.name)
         self.call_meta = chain.meta()
         """The `_meta` of this run's tool calls: served agents down the line see the chain."""
+        self.interaction: Interaction = Interaction()
+        """Who answers what this run's tool servers ask (set by the agent when the run starts)."""
+
+    @property
+    def step_number(self) -> int:
+        """The number of the action step under way (0 before the first)."""
+        return self.step.step_number if self.step is not None else 0
+
+    def count_usage(self, usage: TokenUsage) -> None:
+        """Count tokens the agent's model spent outside the step's own call (sampling for a tool
+        server) in the step under way."""
+        if self.step is not None:
+            self.step.usage = self.step.usage + usage
 
     def emit(self, event: AgentEvent) -> None:
         """Tell the console and whoever streams the run what happened."""

@@ -14,6 +14,7 @@ from mcpagents.agents.results import ToolCallFinished, ToolCallStarted, ToolProg
 from mcpagents.agents.run_context import RunContext
 from mcpagents.json_data import to_json
 from mcpagents.models.messages import ChatMessage, ToolCall, ToolDefinition
+from mcpagents.tools.media import Attachments
 from mcpagents.tools.tool import Progress, Tool
 
 FINAL_ANSWER = "final_answer"
@@ -28,9 +29,11 @@ class ToolCallingAgent(MultiStepAgent):
     """
 
     def system_prompt(self, tools: Sequence[Tool]) -> str:
+        servers = self.toolbox.server_instructions(tools) if self.server_instructions else {}
         return prompts.TOOL_CALLING_SYSTEM.format(
             answer_shape=prompts.answer_shape(self.output_json_schema),
-            instructions=prompts.instructions_block(self.instructions),
+            instructions=prompts.instructions_block(self.instructions)
+            + prompts.server_instructions_block(servers),
         )
 
     def final_answer_definition(self) -> ToolDefinition:
@@ -98,7 +101,12 @@ class ToolCallingAgent(MultiStepAgent):
         else:
             try:
                 record.result = to_json(
-                    await tool.acall_with(record.arguments, on_progress=progress, meta=run.call_meta)
+                    await tool.acall_with(
+                        record.arguments,
+                        on_progress=progress,
+                        meta=run.call_meta,
+                        interaction=run.interaction,
+                    )
                 )
             except Exception as error:
                 record.error = str(error)
@@ -110,18 +118,22 @@ class ToolCallingAgent(MultiStepAgent):
             for index, record in enumerate(step.tool_calls)
         ]
         messages = [ChatMessage("assistant", step.model_output, calls)]
+        attachments = Attachments(self.model.accepts)
         # Every tool call gets its answer, final_answer's too when the run went on after it.
         for call, record in zip(calls, step.tool_calls, strict=True):
-            text = _result_text(record)
+            text = _result_text(record, attachments)
             if record.name == FINAL_ANSWER:
                 text = f"Error: {step.error}" if step.error else "The final answer was given."
             messages.append(ChatMessage("tool", text, tool_call_id=call.id, name=record.name))
+        if attachments.items:  # OpenAI-style chat APIs take images in user messages, not in tool results
+            messages.append(ChatMessage("user", ["What the tools returned:", *attachments.parts()]))
         if step.error and not step.tool_calls:
             messages.append(ChatMessage("user", step.error))
         return messages
 
 
-def _result_text(record: ToolCallRecord) -> str:
+def _result_text(record: ToolCallRecord, attachments: Attachments | None = None) -> str:
+    """The result as the model reads it; with `attachments`, images and audio as their placeholders."""
     if record.error is not None:
         return f"Error: {record.error}"
     text = (
@@ -129,6 +141,8 @@ def _result_text(record: ToolCallRecord) -> str:
         if isinstance(record.result, str)
         else json.dumps(record.result, ensure_ascii=False, default=str)
     )
+    if attachments is not None:
+        text = attachments.show(text, [record.result])
     if len(text) > MAX_RESULT_CHARACTERS:
         text = (
             text[:MAX_RESULT_CHARACTERS]

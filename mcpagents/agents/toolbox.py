@@ -48,7 +48,7 @@ class Toolbox:
             servers = [
                 agent
                 if isinstance(agent, ServerSpec)
-                else InProcessServer(agent_server(agent), name=agent.name)
+                else InProcessServer(agent_server(agent), name=agent.name, sampling=True)
                 for agent in self.managed_agents
             ]
             self.collections.append(ToolCollection.from_mcp([*functions, *servers], fail_fast=True))
@@ -67,6 +67,16 @@ class Toolbox:
         opened, self._opened = self._opened, []
         for collection in reversed(opened):
             await collection.aclose()
+
+    def server_instructions(self, tools: Sequence[Tool]) -> dict[str, str]:
+        """What the servers of `tools` say about using them (their `instructions`), by server name."""
+        servers = {tool.server for tool in tools}
+        return {
+            server: text
+            for collection in self.collections
+            for server, text in collection.instructions.items()
+            if server in servers
+        }
 
     def tools(self) -> list[Tool]:
         """Every tool, checked for names that two collections both use."""

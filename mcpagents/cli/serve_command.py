@@ -7,6 +7,7 @@ import argparse
 from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK
 from mcpagents.http_server.limits import add_limit_options, limits_from
+from mcpagents.logs import LOG_LEVELS
 from mcpagents.serving.settings import DEFAULTS, ServerSettings
 
 EXAMPLE = """examples:
@@ -101,6 +102,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         " their runs (stateless, a run is cancelled when its client drops the request)",
     )
     serve.add_argument(
+        "--sampling",
+        choices=("caller", "model"),
+        default=DEFAULTS.sampling,
+        help="who answers the tool servers' sampling requests: the caller (relayed to it) or the agent's"
+        f" own model (default {DEFAULTS.sampling})",
+    )
+    serve.add_argument(
+        "--step-log-level",
+        choices=(*LOG_LEVELS, "off"),
+        default=DEFAULTS.step_log_level,
+        help="send each step to the caller as a log message at this level"
+        f" (default {DEFAULTS.step_log_level})",
+    )
+    serve.add_argument(
+        "--answer-wait",
+        type=float,
+        default=DEFAULTS.answer_wait,
+        help="seconds a run waits for its caller to answer a question before going on without"
+        f" (default {DEFAULTS.answer_wait:g})",
+    )
+    serve.add_argument(
         "--grace",
         type=float,
         default=DEFAULTS.grace,
@@ -134,6 +156,9 @@ def _serve(options: argparse.Namespace) -> int:
         http_limits=limits_from(options),
         allow_no_token=options.allow_no_token,
         grace=options.grace,
+        sampling=options.sampling,
+        step_log_level=None if options.step_log_level == "off" else options.step_log_level,
+        answer_wait=options.answer_wait,
     )
     build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=0)
     if options.workers > 1:

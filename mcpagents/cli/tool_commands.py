@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcpagents.connections.specs import DEFAULT_TIMEOUT
@@ -34,6 +35,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=DEFAULT_TIMEOUT,
         help=f"seconds of silence allowed (default {DEFAULT_TIMEOUT:g})",
     )
+    call.add_argument(
+        "--save-dir",
+        metavar="DIR",
+        help="where images and audio the tool returns are saved (default: $MCPAGENTS_MEDIA_DIR,"
+        " else mcpagents-media-UID in the temporary folder)",
+    )
     call.set_defaults(run=_call_tool)
 
 
@@ -61,7 +68,11 @@ def collection(options: argparse.Namespace) -> ToolCollection:
 
     if getattr(options, "spec", None):
         return _spec_collection(options)
-    filters = {"include": options.include, "exclude": options.exclude}
+    filters = {
+        "include": options.include,
+        "exclude": options.exclude,
+        "log_level": getattr(options, "log_level", None),
+    }
     if options.config:
         return ToolCollection.from_config(options.config, servers=options.server, **filters)
     servers: list[ServerSpec] = []
@@ -119,8 +130,26 @@ def _call_tool(options: argparse.Namespace) -> int:
         value = tool.call_with(
             _parse_arguments(tool, options.arguments), on_progress=_show, timeout=options.timeout
         )
-    print(value if isinstance(value, str) else json.dumps(value, indent=2, default=repr))
+    print(_shown(value, Path(options.save_dir) if options.save_dir else None))
     return 0
+
+
+def _shown(value: Any, save_dir: Path | None) -> str:
+    """A result as text; each image or audio as one line saying where it was saved."""
+    from mcpagents.json_data import to_json
+    from mcpagents.tools.image import Image
+    from mcpagents.tools.media import Audio, saved
+
+    items = value if isinstance(value, list) else [value]
+    if not any(isinstance(item, Image | Audio) for item in items):
+        return value if isinstance(value, str) else json.dumps(to_json(value), indent=2)
+    lines = []
+    for item in items:
+        if isinstance(item, Image | Audio) and item.data:
+            lines.append(saved(item, save_dir))
+        else:
+            lines.append(item if isinstance(item, str) else json.dumps(to_json(item)))
+    return "\n".join(lines)
 
 
 def _parse_arguments(tool: Tool, pairs: Sequence[str]) -> dict[str, Any]:

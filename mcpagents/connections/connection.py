@@ -40,7 +40,6 @@ from mcpagents.connections.interaction import (
     ElicitationRequest,
     Interaction,
     InteractionRefused,
-    LogLevel,
     SamplingRequest,
     declined,
     deliver_log,
@@ -49,11 +48,12 @@ from mcpagents.connections.interaction import (
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
 from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
-from mcpagents.logs import ServerLog
+from mcpagents.logs import LogLevel, ServerLog
 from mcpagents.portal import spawn_detached
 
 ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
 ListChangeHandler = Callable[["Connection", "ListKind"], Coroutine[Any, Any, None]]
+ResourceUpdateHandler = Callable[["Connection", str], Coroutine[Any, Any, None]]
 
 _DEATH_REPORT_WAIT = 2.0
 _HTTP_STREAM_LOST = "SSE stream "
@@ -143,6 +143,7 @@ class Connection:
         request_timeout: float,
         on_list_changed: ListChangeHandler | None = None,
         offer: ClientOffer | None = None,
+        on_resource_updated: ResourceUpdateHandler | None = None,
     ) -> None:
         self.spec = spec
         self.offer = offer or ClientOffer()
@@ -151,6 +152,7 @@ class Connection:
         self.request_timeout = request_timeout
         self.log = ServerLog(log_dir, self.name)
         self._on_list_changed = on_list_changed
+        self._on_resource_updated = on_resource_updated
         self._attempt: _Attempt | None = None
         self._wake = anyio.Event()
         self._closing = False
@@ -196,6 +198,12 @@ class Connection:
     def protocol_version(self) -> str | None:
         attempt = self._attempt
         return attempt.client.protocol_version if attempt and attempt.client and self.connected else None
+
+    @property
+    def instructions(self) -> str | None:
+        """What the server said about using it (`instructions`), while connected."""
+        attempt = self._attempt
+        return attempt.client.instructions if attempt and attempt.client and self.connected else None
 
     async def aclose(self) -> None:
         """Close the client in its owner task and wait for the server to stop. Idempotent."""
@@ -315,6 +323,41 @@ class Connection:
             )
 
         return await self._send(f"the call to tool {tool!r}", send, tool=tool)
+
+    async def follow_task(
+        self,
+        tool: str,
+        work: Callable[[Client, Callable[[], None]], Awaitable[T]],
+        *,
+        timeout: float,
+        interaction: Interaction | None = None,
+        on_silence: str = "the task was cancelled",
+    ) -> T:
+        """Run `work`, the requests that start, watch or collect a task of `tool` (see tasks.py), as
+        a call of that tool: `timeout` is the longest silence allowed (`work` calls `heard()` on news
+        of the task, which restarts it; it is paused while someone answers the server), `interaction`
+        answers what the server asks meanwhile, and errors name the tool. `on_silence` says what
+        became of the task when the silence ran out."""
+
+        async def send(client: Client) -> T:
+            unaddressed = self._unaddressed_errors()
+            with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
+
+                def heard() -> None:
+                    if not self._answering:
+                        silence.deadline = anyio.current_time() + timeout
+
+                with self._in_flight(_Call(interaction, silence, timeout)):
+                    return await work(client, heard)
+            raise ToolTimeoutError(
+                f"tool {tool!r} on server {self.name!r} sent no news of its task for {timeout:g} s"
+                f"{self._unaddressed_since(unaddressed)}; {on_silence}"
+                " (raise the timeout if the tool needs longer)",
+                tool=tool,
+                server=self.name,
+            )
+
+        return await self._send(f"the task of tool {tool!r}", send, tool=tool)
 
     async def request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
         """Any other request (listings, resources, prompts), bounded by the request timeout."""
@@ -465,6 +508,11 @@ class Connection:
     async def _handle_message(self, message: mcp_types.ServerNotification | Exception) -> None:
         if kind := _LEGACY_LIST_CHANGES.get(type(message)):
             self._list_changed(kind)
+        elif isinstance(message, mcp_types.ResourceUpdatedNotification):
+            attempt = self._attempt
+            if self._on_resource_updated and attempt is not None and attempt.watchers is not None:
+                # Beside the receive loop, like a list change: the handler may read the resource.
+                attempt.watchers.start_soon(self._on_resource_updated, self, str(message.params.uri))
 
     def _list_changed(self, kind: ListKind) -> None:
         # Never awaited here: the handler re-lists over this same connection, and the SDK's receive

@@ -12,12 +12,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import mcp_types
 
-LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
-LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
+from mcpagents.logs import LogLevel
+
 DECLINE_REASON_META = "io.mcpagents/reason"
 """Where a declined elicitation says why (in the result's `_meta`), for the server to see."""
 

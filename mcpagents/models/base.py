@@ -23,6 +23,7 @@ from mcpagents.models.messages import (
     as_messages,
 )
 from mcpagents.portal import shared_portal
+from mcpagents.tools.media import MediaKind
 
 
 class Model(ABC):
@@ -35,6 +36,12 @@ class Model(ABC):
     """
 
     model_id: str
+
+    def accepts(self, kind: MediaKind) -> bool:
+        """Whether the model takes `kind` ("image" or "audio") as a part of a message. To a model that
+        does not, agents show an image or audio a tool returned as a placeholder naming the file it
+        was saved to. Text only, unless a provider says more."""
+        return False
 
     @abstractmethod
     async def complete(self, request: ModelRequest) -> ModelResponse:

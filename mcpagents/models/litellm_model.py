@@ -6,7 +6,7 @@ import itertools
 import json
 import os
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -25,6 +25,7 @@ from mcpagents.models.messages import (
     ToolCallDelta,
 )
 from mcpagents.models.tool_calls import parse_tool_call, tool_call_schema, tools_prompt
+from mcpagents.tools.media import MediaKind
 
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_DELAY = 30.0
@@ -49,6 +50,8 @@ class LiteLLMModel(Model):
     otherwise as a JSON answer constrained by a schema (`native_tools=False` forces that).
     `temperature` and `max_tokens` apply to every request that does not set its own;
     `completion_options` (`{"top_p": 0.9}`, ...) go to `litellm.acompletion` as they are.
+    `media` are the kinds of parts besides text the model takes (`("image",)`, `("image", "audio")`);
+    by default litellm's model table says (`supports_vision`, `supports_audio_input`).
     """
 
     def __init__(
@@ -64,8 +67,10 @@ class LiteLLMModel(Model):
         temperature: float | None = None,
         max_tokens: int | None = None,
         completion_options: Mapping[str, Any] | None = None,
+        media: Sequence[MediaKind] | None = None,
     ) -> None:
         self.model_id = model_id
+        self.media = None if media is None else frozenset(media)
         self.api_base = api_base
         self.api_key = api_key
         self.timeout = timeout
@@ -139,6 +144,11 @@ class LiteLLMModel(Model):
         )
         arguments |= {key: value for key, value in optional if value is not None}
         return arguments
+
+    def accepts(self, kind: MediaKind) -> bool:
+        if self.media is None:
+            self.media = _media_of(self.model_id)
+        return kind in self.media
 
     def _native_tools(self) -> bool:
         if self.native_tools is None:
@@ -247,6 +257,23 @@ class LiteLLMModel(Model):
         except Exception:
             return None
         return float(cost) if cost else None
+
+
+def _media_of(model_id: str) -> frozenset[MediaKind]:
+    """What litellm's model table says the model takes besides text (nothing, for a model it lacks)."""
+    litellm = load_litellm()
+    checks: tuple[tuple[MediaKind, Any], ...] = (
+        ("image", litellm.supports_vision),
+        ("audio", litellm.supports_audio_input),
+    )
+    found: set[MediaKind] = set()
+    for kind, supports in checks:
+        try:
+            if supports(model_id):
+                found.add(kind)
+        except Exception:
+            continue
+    return frozenset(found)
 
 
 def _tool_call(call: Any) -> ToolCall:

@@ -276,7 +276,7 @@ def _plain(message: ChatMessage) -> dict[str, str]:
         message.text
         if isinstance(message.content, str)
         else "".join(
-            part if isinstance(part, str) else "[image omitted: the embedded model reads text only]"
+            part if isinstance(part, str) else "[image or audio omitted: the embedded model reads text only]"
             for part in message.content
         )
     )

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mcpagents.tools.image import Image
+from mcpagents.tools.media import Audio
 
 if TYPE_CHECKING:
     from mcpagents.tools.tool import Tool
 
 Role = Literal["system", "user", "assistant", "tool"]
+ContentPart = str | Image | Audio
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,11 @@ class ToolCall:
 
 @dataclass
 class ChatMessage:
-    """One chat turn. `content` is text, or a list of text and images; a `tool` message answers the
-    assistant's tool call `tool_call_id`."""
+    """One chat turn. `content` is text, or a list of text, images and audio; a `tool` message
+    answers the assistant's tool call `tool_call_id`."""
 
     role: Role
-    content: str | list[str | Image] = ""
+    content: str | Sequence[ContentPart] = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None
@@ -50,12 +52,7 @@ class ChatMessage:
         if isinstance(self.content, str):
             message["content"] = self.content
         else:
-            message["content"] = [
-                {"type": "text", "text": part}
-                if isinstance(part, str)
-                else {"type": "image_url", "image_url": {"url": part.to_url()}}
-                for part in self.content
-            ]
+            message["content"] = [_openai_part(part) for part in self.content]
         if self.tool_calls:
             message["tool_calls"] = [
                 {
@@ -77,16 +74,7 @@ class ChatMessage:
         if isinstance(self.content, str):
             data["content"] = self.content
         else:
-            data["content"] = [
-                part
-                if isinstance(part, str)
-                else {
-                    "image": base64.b64encode(part.data).decode(),
-                    "mime_type": part.mime_type,
-                    "url": part.url,
-                }
-                for part in self.content
-            ]
+            data["content"] = [_part_to_dict(part) for part in self.content]
         if self.tool_calls:
             data["tool_calls"] = [
                 {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
@@ -101,21 +89,38 @@ class ChatMessage:
     def from_dict(cls, data: Mapping[str, Any]) -> ChatMessage:
         content = data.get("content") or ""
         if not isinstance(content, str):
-            content = [
-                part
-                if isinstance(part, str)
-                else Image(
-                    base64.b64decode(part.get("image", "")),
-                    part.get("mime_type", "image/png"),
-                    part.get("url"),
-                )
-                for part in content
-            ]
+            content = [_part_from_dict(part) for part in content]
         calls = [
             ToolCall(c.get("id", f"call_{i}"), c["name"], dict(c.get("arguments") or {}))
             for i, c in enumerate(data.get("tool_calls") or [])
         ]
         return cls(data["role"], content, calls, data.get("tool_call_id"), data.get("name"))
+
+
+def _openai_part(part: ContentPart) -> dict[str, Any]:
+    if isinstance(part, str):
+        return {"type": "text", "text": part}
+    if isinstance(part, Image):
+        return {"type": "image_url", "image_url": {"url": part.to_url()}}
+    audio_format = "mp3" if part.mime_type in ("audio/mpeg", "audio/mp3") else part.mime_type.split("/")[-1]
+    data = base64.b64encode(part.data).decode()
+    return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format.removeprefix("x-")}}
+
+
+def _part_to_dict(part: ContentPart) -> str | dict[str, Any]:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, Audio):
+        return {"audio": base64.b64encode(part.data).decode(), "mime_type": part.mime_type}
+    return {"image": base64.b64encode(part.data).decode(), "mime_type": part.mime_type, "url": part.url}
+
+
+def _part_from_dict(part: str | Mapping[str, Any]) -> ContentPart:
+    if isinstance(part, str):
+        return part
+    if "audio" in part:
+        return Audio(base64.b64decode(part["audio"]), part.get("mime_type", "audio/wav"))
+    return Image(base64.b64decode(part.get("image", "")), part.get("mime_type", "image/png"), part.get("url"))
 
 
 MessageLike = ChatMessage | Mapping[str, Any]

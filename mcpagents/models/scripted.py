@@ -21,6 +21,7 @@ from mcpagents.models.messages import (
     ToolCall,
     ToolDefinition,
 )
+from mcpagents.tools.media import MediaKind
 
 ScriptStep = str | Mapping[str, Any] | ModelResponse
 """A text (e.g. a fenced code block), `{"tool_calls": [{"name": ..., "arguments": {...}}]}`
@@ -40,6 +41,7 @@ class ScriptedModel(Model):
     runs (a served agent's callers) each get the whole script. `delay` seconds pass before each
     answer, as a real model's would. Running out of responses raises `ModelError` saying how many
     there were. Token usage is counted as characters / 4, so token accounting can be tested.
+    `media` are the kinds it `accepts` ("image", "audio"), as a model that sees them would.
     """
 
     def __init__(
@@ -49,8 +51,10 @@ class ScriptedModel(Model):
         model_id: str = "scripted",
         per_conversation: bool = False,
         delay: float = 0.0,
+        media: Sequence[MediaKind] = (),
     ) -> None:
         self.model_id = model_id
+        self.media = frozenset(media)
         self._function = script if callable(script) else None
         self._steps = [] if callable(script) else list(script)
         self.per_conversation = per_conversation
@@ -64,6 +68,9 @@ class ScriptedModel(Model):
         source = Path(path).expanduser()
         steps, options = read_script(source)
         return cls(steps, model_id=f"scripted:{source}", **options)
+
+    def accepts(self, kind: MediaKind) -> bool:
+        return kind in self.media
 
     @property
     def remaining(self) -> int:
@@ -102,6 +109,9 @@ class RecordingModel(Model):
         self.model_id = model.model_id
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def accepts(self, kind: MediaKind) -> bool:
+        return self.model.accepts(kind)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         response = await self.model.complete(request)

@@ -79,11 +79,7 @@ class _ServedAgent:
         self.workers = workers
         self.conversations = settings.conversations(agent.name)
         self.server: Server[Any] = agent_server(
-            agent,
-            conversations=self.conversations,
-            max_depth=settings.max_depth,
-            run_timeout=settings.run_timeout,
-            runs=runs,
+            agent, conversations=self.conversations, runs=runs, **settings.served_agent_options()
         )
         security = settings.transport_security()
         self.sessions = StreamableHTTPSessionManager(

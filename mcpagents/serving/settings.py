@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypedDict
 
-from mcpagents.agents.chain import DEFAULT_MAX_DEPTH
+from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT, DEFAULT_MAX_DEPTH
 from mcpagents.agents.conversation_store import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS
 from mcpagents.errors import ConfigError
 from mcpagents.http_server.limits import HttpLimits
+from mcpagents.logs import LogLevel
 
 if TYPE_CHECKING:
     from mcp.server.transport_security import TransportSecuritySettings
 
+    from mcpagents.agents.caller import HeldRuns
     from mcpagents.agents.conversation_store import ConversationStore
 
 
@@ -57,9 +59,25 @@ class ServerSettings:
     """Serve a `host` other than loopback without a token (something in front checks the callers)."""
     grace: float = 10.0
     """On SIGINT or SIGTERM, seconds the runs in flight get to finish before they are cancelled."""
+    sampling: Literal["caller", "model"] = "caller"
+    """Who answers the sampling requests of the agents' tool servers: the caller (relayed to it), or
+    the agent's own model."""
+    step_log_level: LogLevel | None = "info"
+    """Each step also goes to the caller as a log message of this level (None: not sent)."""
+    answer_wait: float = DEFAULT_ANSWER_WAIT
+    """Seconds a run waits for its caller to answer a question (2026-07-28 callers: to come back
+    with the answer) before it goes on without."""
 
     def __post_init__(self) -> None:
-        positive = ("max_body_bytes", "idle_expiry", "max_conversations", "max_depth", "run_timeout", "grace")
+        positive = (
+            "max_body_bytes",
+            "idle_expiry",
+            "max_conversations",
+            "max_depth",
+            "run_timeout",
+            "grace",
+            "answer_wait",
+        )
         for name in positive:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not value > 0):
@@ -89,6 +107,26 @@ class ServerSettings:
         from mcpagents.agents.conversation_store import Conversations
 
         return Conversations(self.idle_expiry, self.max_conversations)
+
+    def served_agent_options(self) -> ServedAgentOptions:
+        """The options `agent_server` takes from these settings."""
+        from mcpagents.agents.caller import HeldRuns
+
+        return {
+            "max_depth": self.max_depth,
+            "run_timeout": self.run_timeout,
+            "sampling": self.sampling,
+            "step_log_level": self.step_log_level,
+            "held_runs": HeldRuns(self.answer_wait),
+        }
+
+
+class ServedAgentOptions(TypedDict):
+    max_depth: int
+    run_timeout: float | None
+    sampling: Literal["caller", "model"]
+    step_log_level: LogLevel | None
+    held_runs: HeldRuns
 
 
 DEFAULTS = ServerSettings()

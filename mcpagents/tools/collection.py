@@ -6,19 +6,24 @@ import fnmatch
 import inspect
 import logging
 import os
+import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict, TypeVar, Unpack
 
 import anyio
 import mcp_types
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
 from mcp.client import Transport
 from mcp.server import MCPServer
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import FileUrl
 
 from mcpagents.connections.connection import ClientOffer, Connection, ListKind
@@ -27,7 +32,6 @@ from mcpagents.connections.interaction import (
     ElicitationHandler,
     Interaction,
     LogHandler,
-    LogLevel,
     SamplingHandler,
 )
 from mcpagents.connections.specs import (
@@ -40,7 +44,7 @@ from mcpagents.connections.specs import (
     TransportServer,
 )
 from mcpagents.errors import ConfigError, MCPServerError, ToolNotFoundError, UsageError
-from mcpagents.logs import default_log_dir
+from mcpagents.logs import LogLevel, default_log_dir
 from mcpagents.portal import Portal, portal_here, shared_portal, spawn_detached
 from mcpagents.tools.content import Resource, convert_content, resource_contents
 from mcpagents.tools.local import FunctionTool, local_server
@@ -53,6 +57,7 @@ ServerLike = ServerSpec | MCPServer | StdioServerParameters | FunctionTool[..., 
 transport, an `@tool` function, or an http(s) URL."""
 ChangePolicy = Literal["warn", "block", "accept"]
 ToolsChangedCallback = Callable[["ToolCollection"], Awaitable[None] | None]
+ResourceUpdatedCallback = Callable[["ResourceUpdate"], Awaitable[None] | None]
 
 _ONE_SERVER = (FunctionTool, MCPServer, StdioServerParameters, str, ServerSpec, AbstractAsyncContextManager)
 
@@ -117,6 +122,40 @@ class ResourceInfo(_Offered):
     name: str
     description: str | None
     mime_type: str | None
+
+
+@dataclass(frozen=True)
+class ResourceTemplateInfo(_Offered):
+    """Resources made on demand: `uri_template` is an RFC 6570 template (`file:///{path}`)."""
+
+    uri_template: str
+    name: str
+    description: str | None
+    mime_type: str | None
+
+    def matches(self, uri: str) -> bool:
+        """Whether `uri` is one of the template's (matched as the MCP SDK's servers match it)."""
+        try:
+            return UriTemplate.parse(self.uri_template).match(uri) is not None
+        except InvalidUriTemplate:
+            return False
+
+
+@dataclass(frozen=True)
+class ResourceUpdate(_Offered):
+    """A subscribed resource changed (`notifications/resources/updated`): read it to see how."""
+
+    uri: str
+
+
+@dataclass(frozen=True)
+class Completion(_Offered):
+    """Values a server suggests for an argument (at most 100); `total` counts all it has, when it
+    says, and `has_more` tells that there are more than these."""
+
+    values: tuple[str, ...]
+    total: int | None
+    has_more: bool
 
 
 @dataclass(frozen=True)
@@ -203,6 +242,7 @@ class ToolCollection:
         self._tools: dict[str, Tool] = {}
         self._portal: Portal | None = None
         self._connecting: _Connecting | None = None
+        self._subscriptions: dict[tuple[str, str], ResourceUpdatedCallback] = {}
         self._listed = False
         self._closed = False
 
@@ -347,6 +387,7 @@ class ToolCollection:
                 request_timeout=self.timeout,
                 on_list_changed=self._list_changed,
                 offer=self._offer(spec),
+                on_resource_updated=self._resource_updated,
             )
             for spec in self._specs
         }
@@ -411,6 +452,13 @@ class ToolCollection:
     @property
     def servers(self) -> list[str]:
         return list(self._connections)
+
+    @property
+    def instructions(self) -> dict[str, str]:
+        """What the connected servers say about using them (their `instructions`), by server name."""
+        return {
+            name: text for name, c in self._connections.items() if (text := c.instructions) and text.strip()
+        }
 
     def status(self) -> list[ServerStatus]:
         """Each server: connected or not, its protocol version, its tool count and its last error."""
@@ -552,6 +600,60 @@ class ToolCollection:
         """Sync twin of `aread_resource`."""
         return self.portal.call(self._read_resource, uri, server)
 
+    async def alist_resource_templates(self) -> list[ResourceTemplateInfo]:
+        """The resource templates of every connected server; `aread_resource` reads their URIs."""
+        return await self.portal.acall(self._list_resource_templates)
+
+    def list_resource_templates(self) -> list[ResourceTemplateInfo]:
+        """Sync twin of `alist_resource_templates`."""
+        return self.portal.call(self._list_resource_templates)
+
+    async def asubscribe(
+        self, uri: str, callback: ResourceUpdatedCallback, *, server: str | None = None
+    ) -> None:
+        """Call `callback` (sync or async) with a `ResourceUpdate` each time the server says that
+        resource `uri` (or one under it) changed, until `aunsubscribe(uri)`. A subscription lasts as
+        long as the connection: a server started again must be subscribed to again."""
+        await self.portal.acall(self._subscribe, uri, callback, server)
+
+    def subscribe(self, uri: str, callback: ResourceUpdatedCallback, *, server: str | None = None) -> None:
+        """Sync twin of `asubscribe`."""
+        self.portal.call(self._subscribe, uri, callback, server)
+
+    async def aunsubscribe(self, uri: str, *, server: str | None = None) -> None:
+        """End the subscription to resource `uri`."""
+        await self.portal.acall(self._unsubscribe, uri, server)
+
+    def unsubscribe(self, uri: str, *, server: str | None = None) -> None:
+        """Sync twin of `aunsubscribe`."""
+        self.portal.call(self._unsubscribe, uri, server)
+
+    async def acomplete(
+        self,
+        ref: str | PromptInfo | ResourceTemplateInfo,
+        argument: str,
+        value: str = "",
+        *,
+        context: Mapping[str, str] | None = None,
+        server: str | None = None,
+    ) -> Completion:
+        """Values the server suggests for `argument` of a prompt (`ref`: its name, or a `PromptInfo`)
+        or of a resource template (a `ResourceTemplateInfo`), starting with `value`; `context` holds
+        the arguments already chosen."""
+        return await self.portal.acall(self._complete, ref, argument, value, context, server)
+
+    def complete(
+        self,
+        ref: str | PromptInfo | ResourceTemplateInfo,
+        argument: str,
+        value: str = "",
+        *,
+        context: Mapping[str, str] | None = None,
+        server: str | None = None,
+    ) -> Completion:
+        """Sync twin of `acomplete`."""
+        return self.portal.call(self._complete, ref, argument, value, context, server)
+
     async def alist_prompts(self) -> list[PromptInfo]:
         """The prompts of every connected server."""
         return await self.portal.acall(self._list_prompts)
@@ -589,12 +691,120 @@ class ToolCollection:
             ]
         return found
 
+    async def _list_resource_templates(self) -> list[ResourceTemplateInfo]:
+        found: list[ResourceTemplateInfo] = []
+        for connection in self._live_connections():
+            if not await _offers(connection, "resources"):
+                continue
+            templates = await connection.request(
+                "resources/templates/list",
+                lambda client: _every_page(client.list_resource_templates, "resource_templates"),
+            )
+            found += [
+                ResourceTemplateInfo(connection.name, t.uri_template, t.name, t.description, t.mime_type)
+                for t in templates
+            ]
+        return found
+
     async def _read_resource(self, uri: str, server: str | None) -> list[Resource]:
-        connection = await self._owner_of(
-            server, self._list_resources, lambda item: item.uri == uri, f"resource {uri!r}"
-        )
+        connection = await self._resource_owner(uri, server)
         result = await connection.request(f"resources/read {uri}", lambda client: client.read_resource(uri))
         return [resource_contents(contents) for contents in result.contents]
+
+    async def _resource_owner(self, uri: str, server: str | None) -> Connection:
+        """The server of resource `uri`: the one that lists it, else the one with a template for it."""
+
+        async def owners() -> list[_Offered]:
+            listed: list[_Offered] = [item for item in await self._list_resources() if item.uri == uri]
+            return listed or [item for item in await self._list_resource_templates() if item.matches(uri)]
+
+        return await self._owner_of(server, owners, lambda item: True, f"resource {uri!r}")
+
+    async def _subscribe(self, uri: str, callback: ResourceUpdatedCallback, server: str | None) -> None:
+        connection = await self._resource_owner(uri, server)
+        client = await connection.connect()
+        resources = client.server_capabilities.resources
+        if not (resources and resources.subscribe):
+            raise MCPServerError(
+                f"server {connection.name!r} does not offer resource subscriptions (its capabilities have"
+                f" no resources.subscribe): read {uri!r} again when you need it",
+                server=connection.name,
+            )
+        if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            raise MCPServerError(
+                f"server {connection.name!r} speaks MCP {client.protocol_version}, whose resource updates"
+                " come over subscriptions/listen, which mcpagents does not use for resources yet: read"
+                f" {uri!r} again when you need it",
+                server=connection.name,
+            )
+        self._subscriptions[(connection.name, uri)] = callback
+        try:
+            await connection.request(f"resources/subscribe {uri}", partial(_subscription, "subscribe", uri))
+        except BaseException:
+            self._subscriptions.pop((connection.name, uri), None)
+            raise
+
+    async def _unsubscribe(self, uri: str, server: str | None) -> None:
+        keys = [key for key in self._subscriptions if key[1] == uri and server in (None, key[0])]
+        if len(keys) != 1:
+            subscribed = sorted(f"{uri} ({server})" for server, uri in self._subscriptions)
+            problem = "several servers have subscriptions to" if keys else "there is no subscription to"
+            raise UsageError(f"{problem} resource {uri!r} (pass `server=`); the subscriptions: {subscribed}")
+        del self._subscriptions[keys[0]]
+        connection = self._connections[keys[0][0]]
+        if connection.connected:
+            await connection.request(
+                f"resources/unsubscribe {uri}", partial(_subscription, "unsubscribe", uri)
+            )
+
+    async def _resource_updated(self, connection: Connection, uri: str) -> None:
+        for (server, subscribed), callback in list(self._subscriptions.items()):
+            if server != connection.name or not (
+                uri == subscribed or uri.startswith(subscribed.rstrip("/") + "/")
+            ):
+                continue
+            try:
+                outcome = callback(ResourceUpdate(server, uri))
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # a callback's bug must not end the connection that delivers updates
+                logger.exception("the callback for updates of resource %r on server %r failed", uri, server)
+
+    async def _complete(
+        self,
+        ref: str | PromptInfo | ResourceTemplateInfo,
+        argument: str,
+        value: str,
+        context: Mapping[str, str] | None,
+        server: str | None,
+    ) -> Completion:
+        reference: mcp_types.PromptReference | mcp_types.ResourceTemplateReference
+        if isinstance(ref, ResourceTemplateInfo):
+            reference = mcp_types.ResourceTemplateReference(type="ref/resource", uri=ref.uri_template)
+            what = f"resource template {ref.uri_template!r}"
+        else:
+            name = ref if isinstance(ref, str) else ref.name
+            reference = mcp_types.PromptReference(type="ref/prompt", name=name)
+            what = f"prompt {name!r}"
+        if isinstance(ref, str):
+            connection = await self._owner_of(server, self._list_prompts, lambda item: item.name == ref, what)
+        else:
+            connection = self._connections[ref.server]
+        client = await connection.connect()
+        if client.server_capabilities.completions is None:
+            raise MCPServerError(
+                f"server {connection.name!r} does not complete arguments (its capabilities have no"
+                f" completions): list the values of {what} another way",
+                server=connection.name,
+            )
+        result = await connection.request(
+            f"completion/complete of argument {argument!r} of {what}",
+            lambda client: client.complete(
+                reference, {"name": argument, "value": value}, dict(context) if context else None
+            ),
+        )
+        found = result.completion
+        return Completion(connection.name, tuple(found.values), found.total, bool(found.has_more))
 
     async def _list_prompts(self) -> list[PromptInfo]:
         found: list[PromptInfo] = []
@@ -658,6 +868,14 @@ async def _every_page(fetch: Callable[..., Awaitable[Any]], field: str) -> list[
         cursor = page.next_cursor
         if not cursor:
             return items
+
+
+async def _subscription(verb: Literal["subscribe", "unsubscribe"], uri: str, client: Client) -> object:
+    # 2026-07-28 deprecates resources/subscribe; 2025-era servers are the ones that take it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        send = client.subscribe_resource if verb == "subscribe" else client.unsubscribe_resource
+        return await send(uri)
 
 
 async def _offers(connection: Connection, feature: Literal["resources", "prompts"]) -> bool:

@@ -9,12 +9,7 @@ from typing import Any
 import mcp_types
 
 from mcpagents.tools.image import Image
-
-
-@dataclass(frozen=True)
-class Audio:
-    data: bytes
-    mime_type: str
+from mcpagents.tools.media import Audio as Audio  # defined beside the other media code, exported here
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import mcp_types
 
 from mcpagents.connections.interaction import Interaction
-from mcpagents.errors import ToolDefinitionChangedError, ToolError
+from mcpagents.connections.tasks import StatusHandler, TaskHandle, call_as_task, start_task, status_line
+from mcpagents.errors import ToolDefinitionChangedError, ToolError, UsageError
 from mcpagents.tools.arguments import ArgumentChecker
 from mcpagents.tools.content import error_message, tool_output
 
@@ -23,13 +25,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report of a running tool call."""
+    """A progress report of a running tool call. A call that runs as an MCP task reports each state
+    its task is seen in while it runs (`message`: the status message, after the status when it is not
+    `working`, as in `input_required: ...`), with the task's id in `task_id`."""
 
     tool: str
     server: str
     progress: float
     total: float | None
     message: str | None
+    task_id: str | None = None
 
 
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
@@ -42,6 +47,7 @@ class CallOptions(TypedDict, total=False):
     timeout: float | None
     meta: Mapping[str, Any] | None
     interaction: Interaction | None
+    as_task: bool | None
 
 
 def fingerprint(definition: mcp_types.Tool) -> str:
@@ -111,6 +117,13 @@ class Tool:
         return bool(self.annotations and self.annotations.idempotent_hint)
 
     @property
+    def task_support(self) -> Literal["forbidden", "optional", "required"]:
+        """Whether the tool may (`optional`) or must (`required`) run as an MCP task
+        (`execution.taskSupport`; default forbidden)."""
+        execution = self.definition.execution
+        return (execution.task_support if execution else None) or "forbidden"
+
+    @property
     def timeout(self) -> float:
         """The silence a call allows unless it says otherwise: its server's timeout, else the collection's."""
         return self._connection.spec.timeout or self._collection.timeout
@@ -147,14 +160,32 @@ class Tool:
         timeout: float | None = None,
         meta: Mapping[str, Any] | None = None,
         interaction: Interaction | None = None,
+        as_task: bool | None = None,
     ) -> Any:
         """`await tool.acall(**arguments)` with per-call options: a progress callback (sync or async),
         `timeout`, the longest silence allowed (each progress report restarts it), `meta`, sent
-        as the request's `_meta`, and `interaction`, who answers what the server asks meanwhile
-        (unless the collection has handlers of its own)."""
+        as the request's `_meta`, `interaction`, who answers what the server asks meanwhile
+        (unless the collection has handlers of its own), and `as_task`: whether the call runs as an
+        MCP task (default: when the tool requires it; True for a tool whose task support is optional).
+        A call that runs as a task is waited for here; cancelling it cancels the task."""
         return await self._collection.portal.acall(
-            self._call, arguments, on_progress, timeout, meta, interaction
+            self._call, arguments, on_progress, timeout, meta, interaction, as_task
         )
+
+    def start(self, **arguments: Any) -> TaskHandle:
+        """Start the tool as an MCP task from sync code and return its handle (see `astart`)."""
+        return self._collection.portal.call(self._start, arguments)
+
+    async def astart(self, **arguments: Any) -> TaskHandle:
+        """Start the tool as an MCP task and return its handle at once, without waiting for the
+        result: ask for its status, wait for its result or cancel it (see `TaskHandle`). Raises
+        `UsageError` for a tool that cannot run as a task (`task_support` "forbidden")."""
+        return await self._collection.portal.acall(self._start, arguments)
+
+    def task(self, task_id: str) -> TaskHandle:
+        """The handle of a task of this tool already running on its server, known by its id (from
+        `Progress.task_id`, say). A server keeps a task only on the connection that started it."""
+        return self._handle(task_id)
 
     async def _call(
         self,
@@ -163,7 +194,57 @@ class Tool:
         timeout: float | None,
         meta: Mapping[str, Any] | None,
         interaction: Interaction | None,
+        as_task: bool | None,
     ) -> Any:
+        self._check_unblocked()
+        data = self._checker.check(arguments)
+        callback = on_progress or self._collection.on_progress
+        if self._runs_as_task(as_task):
+            result = await call_as_task(
+                self._connection,
+                self.remote_name,
+                data,
+                timeout=timeout or self.timeout,
+                on_status=None if callback is None else self._status_relay(callback),
+                meta=meta,
+                interaction=interaction,
+            )
+        else:
+            result = await self._connection.call_tool(
+                self.remote_name,
+                data,
+                timeout=timeout or self.timeout,
+                on_progress=None if callback is None else self._progress_relay(callback),
+                meta=meta,
+                interaction=interaction,
+            )
+        return await self._output(result)
+
+    async def _start(self, arguments: Mapping[str, Any]) -> TaskHandle:
+        self._check_unblocked()
+        if self.task_support == "forbidden":
+            raise UsageError(
+                f"tool {self.name!r} on server {self.server!r} cannot run as an MCP task (its task support"
+                " is forbidden or not declared); call it with `acall` instead"
+            )
+        data = self._checker.check(arguments)
+        task = await start_task(self._connection, self.remote_name, data, timeout=self.timeout)
+        return self._handle(task.task_id, task)
+
+    def _handle(self, task_id: str, task: mcp_types.Task | None = None) -> TaskHandle:
+        callback = self._collection.on_progress
+        return TaskHandle(
+            task_id,
+            tool=self.remote_name,
+            connection=self._connection,
+            portal=self._collection.portal,
+            finish=self._output,
+            timeout=self.timeout,
+            on_status=None if callback is None else self._status_relay(callback),
+            task=task,
+        )
+
+    def _check_unblocked(self) -> None:
         if self._collection.is_blocked(self.name):
             raise ToolDefinitionChangedError(
                 f"tool {self.name!r} on server {self.server!r} changed its definition since it was pinned;"
@@ -171,16 +252,25 @@ class Tool:
                 tool=self.name,
                 server=self.server,
             )
-        data = self._checker.check(arguments)
-        callback = on_progress or self._collection.on_progress
-        result = await self._connection.call_tool(
-            self.remote_name,
-            data,
-            timeout=timeout or self.timeout,
-            on_progress=None if callback is None else self._progress_relay(callback),
-            meta=meta,
-            interaction=interaction,
-        )
+
+    def _runs_as_task(self, as_task: bool | None) -> bool:
+        support = self.task_support
+        if as_task is None:
+            return support == "required"
+        if as_task and support == "forbidden":
+            raise UsageError(
+                f"tool {self.name!r} on server {self.server!r} cannot run as an MCP task (its task support"
+                " is forbidden or not declared); call it without `as_task=True`"
+            )
+        if not as_task and support == "required":
+            raise UsageError(
+                f"tool {self.name!r} on server {self.server!r} runs only as an MCP task (its task support"
+                " is required); call it without `as_task=False`"
+            )
+        return as_task
+
+    async def _output(self, result: mcp_types.CallToolResult) -> Any:
+        """The value of a call's result, once the changes it announced are seen; `ToolError` for an error."""
         await self._connection.settled()
         if result.is_error:
             message = error_message(result, self.remote_name)
@@ -195,8 +285,22 @@ class Tool:
         self, callback: ProgressCallback
     ) -> Callable[[float, float | None, str | None], Awaitable[None]]:
         async def relay(done: float, total: float | None, message: str | None) -> None:
-            outcome = callback(Progress(self.name, self.server, done, total, message))
-            if inspect.isawaitable(outcome):
-                await outcome
+            await _report(callback, Progress(self.name, self.server, done, total, message))
 
         return relay
+
+    def _status_relay(self, callback: ProgressCallback) -> StatusHandler:
+        """A task's states as progress reports, counted from 1 (a report's progress must grow)."""
+        reports = itertools.count(1)
+
+        async def relay(task: mcp_types.Task) -> None:
+            progress = Progress(self.name, self.server, next(reports), None, status_line(task), task.task_id)
+            await _report(callback, progress)
+
+        return relay
+
+
+async def _report(callback: ProgressCallback, progress: Progress) -> None:
+    outcome = callback(progress)
+    if inspect.isawaitable(outcome):
+        await outcome

@@ -1,0 +1,244 @@
+"""The caller of a served agent, as the one who answers what the agent's tool servers ask.
+
+A question raised anywhere below a served agent (a tool server's elicitation or sampling request,
+a served child agent's relayed question, the agent's own `ask_user`) goes up to the agent's caller,
+in the caller's protocol era:
+
+* 2025-era callers are asked directly: the request goes out on the call's own stream.
+* 2026-07-28 callers cannot be asked mid-call. The run goes on in the background; the call answers
+  `input_required` with the questions and a `request_state` naming the run, and the caller's retry
+  brings the answers and picks the run up again (`HeldRuns`).
+
+A caller that did not declare a capability is not asked for it: elicitations are declined and
+sampling refused, each saying why.
+"""
+
+from __future__ import annotations
+
+import secrets
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import mcp_types
+from mcp.server import ServerRequestContext
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT
+from mcpagents.connections.interaction import (
+    ElicitationHandler,
+    ElicitationRequest,
+    Interaction,
+    InteractionRefused,
+    SamplingHandler,
+    SamplingRequest,
+    declined,
+)
+from mcpagents.logs import LogLevel
+from mcpagents.portal import spawn_detached
+
+R = TypeVar("R", bound=mcp_types.Result)
+_NO_BACK_CHANNEL = "the caller's connection cannot carry requests to it (stateless or JSON-response HTTP)"
+
+
+def is_modern(ctx: ServerRequestContext[Any]) -> bool:
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def caller_capabilities(ctx: ServerRequestContext[Any]) -> mcp_types.ClientCapabilities:
+    return ctx.session.client_capabilities or mcp_types.ClientCapabilities()
+
+
+def pushing_caller(ctx: ServerRequestContext[Any], *, relay_sampling: bool) -> Interaction:
+    """The interaction of a 2025-era caller: each request is sent on the call's stream."""
+    capabilities = caller_capabilities(ctx)
+    metadata = ServerMessageMetadata(related_request_id=ctx.request_id)
+
+    async def send(request: mcp_types.ServerRequest, result_type: type[R]) -> R:
+        return await ctx.session.send_request(request, result_type, metadata=metadata)
+
+    async def elicit(request: ElicitationRequest) -> mcp_types.ElicitResult:
+        if not ctx.session.can_send_request:
+            return declined(
+                "the caller's connection cannot carry questions (stateless or JSON-response HTTP)"
+            )
+        return await send(mcp_types.ElicitRequest(params=request.params), mcp_types.ElicitResult)
+
+    async def sample(request: SamplingRequest) -> mcp_types.CreateMessageResult:
+        if not ctx.session.can_send_request:
+            raise InteractionRefused(
+                "the caller's connection cannot carry requests (stateless or JSON-response HTTP)"
+            )
+        return await send(
+            mcp_types.CreateMessageRequest(params=request.params), mcp_types.CreateMessageResult
+        )
+
+    return _offered(capabilities, elicit, sample if relay_sampling else None)
+
+
+def _offered(
+    capabilities: mcp_types.ClientCapabilities,
+    elicit: ElicitationHandler,
+    sample: SamplingHandler | None,
+) -> Interaction:
+    asks = capabilities.elicitation is not None
+    samples = capabilities.sampling is not None
+    return Interaction(
+        elicitation=elicit if asks else None,
+        sampling=sample if sample is not None and samples else None,
+        decline_reason="the caller of this agent does not accept elicitation requests",
+    )
+
+
+async def send_log(ctx: ServerRequestContext[Any], level: LogLevel, text: str, logger: str) -> None:
+    """A log message to the caller, on the call's stream (the SDK applies the caller's level)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        await ctx.session.send_log_message(level, text, logger=logger, related_request_id=ctx.request_id)
+
+
+class _Question:
+    def __init__(self, request: mcp_types.InputRequest, answer_type: type[mcp_types.Result]) -> None:
+        self.request = request
+        self.answer_type = answer_type
+        self.answer: mcp_types.Result | None = None
+        self.asked = False
+        self.answered = anyio.Event()
+
+
+class HeldRun:
+    """A run of a served agent that outlives the call that started it, until it is finished and
+    collected: 2026-07-28 calls are answered `input_required` while it waits for its caller."""
+
+    def __init__(self, token: str, answer_wait: float) -> None:
+        self.token = token
+        self.answer_wait = answer_wait
+        self.result: mcp_types.CallToolResult | None = None
+        self.finished = anyio.Event()
+        self.finished_at: float | None = None
+        self.scope = anyio.CancelScope()
+        self._questions: dict[str, _Question] = {}
+        self._count = 0
+        self._progress: list[str] = []
+        self._changed = anyio.Event()
+
+    def interaction(self, capabilities: mcp_types.ClientCapabilities, *, relay_sampling: bool) -> Interaction:
+        async def elicit(request: ElicitationRequest) -> mcp_types.ElicitResult:
+            asked = mcp_types.ElicitRequest(params=request.params)
+            answer = await self._ask(asked, mcp_types.ElicitResult)
+            return answer or declined(f"the caller did not answer within {self.answer_wait:g} s")
+
+        async def sample(request: SamplingRequest) -> mcp_types.CreateMessageResult:
+            asked = mcp_types.CreateMessageRequest(params=request.params)
+            answer = await self._ask(asked, mcp_types.CreateMessageResult)
+            if answer is None:
+                raise InteractionRefused(f"the caller did not answer within {self.answer_wait:g} s")
+            return answer
+
+        return _offered(capabilities, elicit, sample if relay_sampling else None)
+
+    async def _ask(self, request: mcp_types.InputRequest, answer_type: type[R]) -> R | None:
+        self._count += 1
+        key = f"q{self._count}"
+        question = self._questions[key] = _Question(request, answer_type)
+        self._poke()
+        with anyio.move_on_after(self.answer_wait):
+            await question.answered.wait()
+        self._questions.pop(key, None)
+        return question.answer if isinstance(question.answer, answer_type) else None
+
+    def cancel(self) -> None:
+        self.scope.cancel()
+
+    def report(self, message: str) -> None:
+        """A progress line of the run, for whichever call drives it next."""
+        self._progress.append(message)
+        self._poke()
+
+    def finish(self, result: mcp_types.CallToolResult) -> None:
+        self.result = result
+        self.finished_at = anyio.current_time()
+        self.finished.set()
+        self._poke()
+
+    def answer(self, responses: mcp_types.InputResponses) -> None:
+        """The caller's answers to questions asked before (unknown keys are ignored)."""
+        for key, response in responses.items():
+            question = self._questions.get(key)
+            if question is None or question.answered.is_set():
+                continue
+            try:
+                answer = question.answer_type.model_validate(response.model_dump(by_alias=True))
+            except ValueError:
+                answer = None  # an answer of the wrong kind counts as none
+            question.answer = answer
+            question.answered.set()
+
+    async def drive(
+        self, report: Callable[[str], Awaitable[None]]
+    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
+        """Forward the run's progress until it finishes or asks something new."""
+        while True:
+            while self._progress:
+                await report(self._progress.pop(0))
+            if self.result is not None:
+                return self.result
+            unasked = {key: q for key, q in self._questions.items() if not q.asked}
+            if unasked:
+                for question in unasked.values():
+                    question.asked = True
+                return mcp_types.InputRequiredResult(
+                    input_requests={key: q.request for key, q in unasked.items()}, request_state=self.token
+                )
+            await self._changed.wait()
+            self._changed = anyio.Event()
+
+    def _poke(self) -> None:
+        self._changed.set()
+
+
+class HeldRuns:
+    """The runs held for 2026-07-28 callers, by the `request_state` token their calls carry."""
+
+    def __init__(self, answer_wait: float = DEFAULT_ANSWER_WAIT) -> None:
+        self.answer_wait = answer_wait
+        self._runs: dict[str, HeldRun] = {}
+
+    def start(self, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]]) -> HeldRun:
+        """Start `run` in the background, held under a new token."""
+        self._drop_uncollected()
+        held = HeldRun(secrets.token_urlsafe(24), self.answer_wait)
+        self._runs[held.token] = held
+
+        async def execute() -> None:
+            try:
+                with held.scope:
+                    held.finish(await run(held))
+            finally:
+                if not held.finished.is_set():
+                    held.finish(_error("the run was stopped: its caller gave the call up"))
+
+        spawn_detached(execute())
+        return held
+
+    def get(self, token: str) -> HeldRun | None:
+        self._drop_uncollected()
+        return self._runs.get(token)
+
+    def collected(self, held: HeldRun) -> None:
+        """The caller has the run's result: nobody comes back for it."""
+        self._runs.pop(held.token, None)
+
+    def _drop_uncollected(self) -> None:
+        """Finished runs whose caller did not come back for them within the wait."""
+        now = anyio.current_time()
+        for token, held in list(self._runs.items()):
+            if held.finished_at is not None and now - held.finished_at > self.answer_wait:
+                del self._runs[token]
+
+
+def _error(message: str) -> mcp_types.CallToolResult:
+    return mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text=message)], is_error=True)
