@@ -5,13 +5,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PEERS := tests/peers/node_modules/.package-lock.json
+# The legacy Python peer: MCP SDK 1.x (FastMCP) in a virtualenv of its own, pinned; the stamp names the pin.
+MCP1_VERSION := 1.30.0
+MCP1_VENV := tests/peers/mcp1-venv
+MCP1_PEER := $(MCP1_VENV)/.mcp-$(MCP1_VERSION)
 
 .PHONY: demo test bench bubblewrap caddy clean
 
 demo: $(VENV)/.examples
 	$(BIN)/python examples/quickstart.py
 
-test: $(VENV)/.test $(PEERS) bubblewrap caddy
+test: $(VENV)/.test $(PEERS) $(MCP1_PEER) bubblewrap caddy
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -60,6 +64,14 @@ $(VENV)/.bench: $(VENV)/.test
 $(PEERS): tests/peers/package.json tests/peers/package-lock.json
 	cd tests/peers && npm ci --no-audit --no-fund --loglevel=error
 
+# A server and a client on the 1.x MCP SDK (tests/test_legacy_peer.py), with their own pip log.
+$(MCP1_PEER):
+	@echo "installing mcp==$(MCP1_VERSION) (the legacy SDK peer) into $(MCP1_VENV)"
+	@$(PYTHON) -m venv $(MCP1_VENV)
+	@$(MCP1_VENV)/bin/python -m pip install --quiet mcp==$(MCP1_VERSION) >>$(MCP1_VENV)/pip.log 2>&1 \
+		|| (cat $(MCP1_VENV)/pip.log; exit 1)
+	@touch $@
+
 # The code executor's sandbox mode runs workers inside bubblewrap (Debian/Ubuntu package `bubblewrap`).
 bubblewrap:
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
@@ -73,4 +85,4 @@ caddy:
 		|| echo "caddy is not installed and could not be installed here: the production-layout tests will fail"
 
 clean:
-	rm -rf $(VENV) tests/peers/node_modules
+	rm -rf $(VENV) tests/peers/node_modules $(MCP1_VENV)

@@ -19,6 +19,7 @@ from mcpagents import StdioServer
 TESTS = Path(__file__).parent
 CALC_SERVER = TESTS / "servers" / "calc_server.py"
 PEER_BINARIES = TESTS / "peers" / "node_modules" / ".bin"
+MCP1_PYTHON = TESTS / "peers" / "mcp1-venv" / "bin" / "python"
 
 
 @pytest.fixture
@@ -45,6 +46,13 @@ def peer(binary: str) -> str:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make test`, which installs the npm peers in tests/peers")
     return str(path)
+
+
+def mcp1_python() -> str:
+    """The python of the venv with the pinned 1.x MCP SDK (FastMCP), built by `make test`."""
+    if not MCP1_PYTHON.exists():
+        pytest.fail(f"{MCP1_PYTHON} is missing: run `make test`, which builds the 1.x MCP SDK's venv")
+    return str(MCP1_PYTHON)
 
 
 def caddy() -> str:

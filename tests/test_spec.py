@@ -245,11 +245,13 @@ def test_agent_entries_become_servers_of_served_specs_with_the_model_environment
         ["-m", "mcpagents", "serve", str(tmp_path / "team" / "researcher.yml")],
         inherited,
         name="researcher",
+        sampling=True,  # a managed agent relays its servers' sampling requests up the chain
     )
     assert writer.args[-1] == str(tmp_path / "team" / "writer.yaml")
     assert (writer.name, writer.env) == ("writer", {**inherited, "TOKEN": "t0ken", "MODE": "draft"})
-    assert remote == HttpServer("http://127.0.0.1:8123/sse", {"Authorization": "Bearer t0ken"}, "sse")
-    assert remote_b == HttpServer("http://127.0.0.1:8123/b/mcp", None, "streamable-http", "remote-b")
+    remote_url, remote_b_url = "http://127.0.0.1:8123/sse", "http://127.0.0.1:8123/b/mcp"
+    assert remote == HttpServer(remote_url, {"Authorization": "Bearer t0ken"}, "sse", sampling=True)
+    assert remote_b == HttpServer(remote_b_url, None, "streamable-http", "remote-b", sampling=True)
     agent = spec.build(verbosity_level=0)
     assert agent.toolbox.managed_agents == list(spec.managed_agents)
 

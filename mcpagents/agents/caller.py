@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import mcp_types
@@ -120,10 +120,14 @@ class HeldRun:
         self.finished = anyio.Event()
         self.finished_at: float | None = None
         self.scope = anyio.CancelScope()
+        self.cancelled = False
         self._questions: dict[str, _Question] = {}
         self._count = 0
         self._progress: list[str] = []
         self._changed = anyio.Event()
+        self.last_message: str | None = None
+        self.on_change: Callable[[HeldRun], None] | None = None
+        """Called whenever the run's status, progress or questions change."""
 
     def interaction(self, capabilities: mcp_types.ClientCapabilities, *, relay_sampling: bool) -> Interaction:
         async def elicit(request: ElicitationRequest) -> mcp_types.ElicitResult:
@@ -151,11 +155,13 @@ class HeldRun:
         return question.answer if isinstance(question.answer, answer_type) else None
 
     def cancel(self) -> None:
+        self.cancelled = True
         self.scope.cancel()
 
     def report(self, message: str) -> None:
         """A progress line of the run, for whichever call drives it next."""
         self._progress.append(message)
+        self.last_message = message
         self._poke()
 
     def finish(self, result: mcp_types.CallToolResult) -> None:
@@ -178,9 +184,12 @@ class HeldRun:
             question.answered.set()
 
     async def drive(
-        self, report: Callable[[str], Awaitable[None]]
+        self,
+        report: Callable[[str], Awaitable[None]],
+        ask: Callable[[mcp_types.InputRequest], Awaitable[mcp_types.Result]] | None = None,
     ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
-        """Forward the run's progress until it finishes or asks something new."""
+        """Forward the run's progress until it finishes; a new question ends the call with
+        `input_required`, or, given `ask`, is asked through it and answered at once."""
         while True:
             while self._progress:
                 await report(self._progress.pop(0))
@@ -190,14 +199,31 @@ class HeldRun:
             if unasked:
                 for question in unasked.values():
                     question.asked = True
-                return mcp_types.InputRequiredResult(
-                    input_requests={key: q.request for key, q in unasked.items()}, request_state=self.token
-                )
+                if ask is None:
+                    return mcp_types.InputRequiredResult(
+                        input_requests={key: q.request for key, q in unasked.items()},
+                        request_state=self.token,
+                    )
+                for key, question in unasked.items():
+                    self.answer({key: cast(mcp_types.InputResponse, await ask(question.request))})
+                continue
             await self._changed.wait()
             self._changed = anyio.Event()
 
+    @property
+    def status(self) -> mcp_types.TaskStatus:
+        if self.cancelled:
+            return "cancelled"
+        if self.result is not None:
+            return "failed" if self.result.is_error else "completed"
+        if any(not question.answered.is_set() for question in self._questions.values()):
+            return "input_required"
+        return "working"
+
     def _poke(self) -> None:
         self._changed.set()
+        if self.on_change is not None:
+            self.on_change(self)
 
 
 class HeldRuns:
@@ -207,10 +233,16 @@ class HeldRuns:
         self.answer_wait = answer_wait
         self._runs: dict[str, HeldRun] = {}
 
-    def start(self, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]]) -> HeldRun:
-        """Start `run` in the background, held under a new token."""
+    def start(
+        self,
+        run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]],
+        *,
+        on_change: Callable[[HeldRun], None] | None = None,
+    ) -> HeldRun:
+        """Start `run` in the background, held under a new token; `on_change` follows its status."""
         self._drop_uncollected()
         held = HeldRun(secrets.token_urlsafe(24), self.answer_wait)
+        held.on_change = on_change
         self._runs[held.token] = held
 
         async def execute() -> None:

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import mcp_types
+from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
 from mcpagents import __version__
 from mcpagents.agents.caller import (
@@ -36,10 +41,21 @@ from mcpagents.agents.conversation_store import (
 )
 from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.agents.served_tasks import (
+    DEFAULT_TASK_TTL_MS,
+    POLL_INTERVAL_MS,
+    TERMINAL,
+    MemoryTaskBoard,
+    TaskBoard,
+    TaskRecord,
+    related,
+    tasks_capability,
+)
 from mcpagents.connections.interaction import Interaction
 from mcpagents.errors import ConfigError, MCPAgentsError, ToolArgumentError
 from mcpagents.logs import LogLevel
 from mcpagents.tools.arguments import ArgumentChecker
+from mcpagents.tools.tool import Tool
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
@@ -130,6 +146,7 @@ def agent_server(
     sampling: Literal["caller", "model"] = "caller",
     step_log_level: LogLevel | None = "info",
     held_runs: HeldRuns | None = None,
+    tasks: TaskBoard | None = None,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
 
@@ -141,7 +158,8 @@ def agent_server(
     What the agent's tool servers ask goes to the caller (see `mcpagents.agents.caller`); sampling
     requests too, unless `sampling="model"`, which answers them with the agent's own model. Each
     step is also sent to the caller as a log message at `step_log_level` (None: not sent).
-    `held_runs` keeps the runs of 2026-07-28 calls that wait for their caller's answers.
+    `held_runs` keeps the runs of 2026-07-28 calls that wait for their caller's answers. A 2025-era
+    caller may run a call as a task (see `mcpagents.agents.served_tasks`), recorded on `tasks`.
     """
     if not agent.name or not agent.description:
         raise ConfigError("an agent served as a tool needs a `name` and a `description`")
@@ -150,6 +168,8 @@ def agent_server(
     in_flight = runs if runs is not None else RunsInFlight()
     checker = ArgumentChecker(name, _CHECKED_SCHEMA)
     held_runs = held_runs if held_runs is not None else HeldRuns()
+    board = tasks if tasks is not None else MemoryTaskBoard()
+    task_runs: dict[str, HeldRun] = {}
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
@@ -157,15 +177,18 @@ def agent_server(
         await agent.aopen()  # the description names the agent's tools
         definition = mcp_types.Tool(
             name=name,
+            title=name.replace("_", " ").replace("-", " ").capitalize(),
             description=agent.tool_description(),
             input_schema=AGENT_INPUT_SCHEMA,
             output_schema=answer_schema(agent.output_json_schema),
+            annotations=run_annotations(agent.toolbox.tools()),
+            execution=mcp_types.ToolExecution(task_support="optional"),
         )
         return mcp_types.ListToolsResult(tools=[definition])
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
-    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
+    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult | mcp_types.CreateTaskResult:
         if params.name != name:
             return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
         if params.request_state is not None:
@@ -192,6 +215,8 @@ def agent_server(
         if arguments.get("context", "").strip():
             task = f"{task}\n\nContext:\n{arguments['context']}"
         relay_sampling = sampling == "caller"
+        if params.task is not None and not is_modern(ctx):
+            return start_task(ctx, params.task, task, conversation_id, chain, relay_sampling)
         if is_modern(ctx):
             capabilities = caller_capabilities(ctx)
 
@@ -269,10 +294,107 @@ def agent_server(
         assert result is not None
         return _answer(result, chain.trace_id)
 
+    def start_task(
+        ctx: ServerRequestContext[Any],
+        metadata: mcp_types.TaskMetadata,
+        task: str,
+        conversation_id: str | None,
+        chain: CallChain,
+        relay_sampling: bool,
+    ) -> mcp_types.CreateTaskResult:
+        record = TaskRecord.new(metadata.ttl if metadata.ttl is not None else DEFAULT_TASK_TTL_MS)
+        board.save(record)
+        capabilities = caller_capabilities(ctx)
+
+        def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
+            interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
+            return execute(task, conversation_id, chain, interaction, _held_reporter(held))
+
+        def follow(held: HeldRun) -> None:
+            nonlocal record
+            kept = board.load(record.task_id)
+            if kept is not None and kept.status == "cancelled" and not held.cancelled:
+                held.cancel()  # another worker was asked to cancel it
+            record = record.updated_to(held.status, held.last_message, held.result)
+            board.save(record)
+
+        task_runs[record.task_id] = held_runs.start(held_run, on_change=follow)
+        return mcp_types.CreateTaskResult(task=record.task())
+
+    async def get_task(
+        ctx: ServerRequestContext[Any], params: mcp_types.GetTaskRequestParams
+    ) -> mcp_types.GetTaskResult:
+        return mcp_types.GetTaskResult(**_known_task(params.task_id).task().model_dump())
+
+    async def list_tasks(
+        ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams
+    ) -> mcp_types.ListTasksResult:
+        return mcp_types.ListTasksResult(tasks=[record.task() for record in board.records()])
+
+    async def cancel_task(
+        ctx: ServerRequestContext[Any], params: mcp_types.CancelTaskRequestParams
+    ) -> mcp_types.CancelTaskResult:
+        record = _known_task(params.task_id)
+        if record.status in TERMINAL:
+            raise MCPError(mcp_types.INVALID_PARAMS, f"task {params.task_id!r} is already {record.status}")
+        record = record.updated_to("cancelled", "cancelled by the caller")
+        board.save(record)
+        if (held := task_runs.get(params.task_id)) is not None:
+            held.cancel()
+        return mcp_types.CancelTaskResult(**record.task().model_dump())
+
+    async def task_result(
+        ctx: ServerRequestContext[Any], params: mcp_types.GetTaskPayloadRequestParams
+    ) -> mcp_types.CallToolResult:
+        record = _known_task(params.task_id)
+        held = task_runs.get(params.task_id)
+        if held is not None:
+            metadata = ServerMessageMetadata(related_request_id=ctx.request_id)
+
+            async def ask(request: mcp_types.InputRequest) -> mcp_types.Result:
+                assert request.params is not None
+                tied = request.model_copy(
+                    update={"params": request.params.model_copy(update={"meta": related(params.task_id)})}
+                )
+                answer_type = _ANSWER_TYPES[type(request)]
+                return await ctx.session.send_request(tied, answer_type, metadata=metadata)
+
+            outcome = await held.drive(_reporter(ctx), ask=ask)
+            assert isinstance(outcome, mcp_types.CallToolResult)
+            result = outcome
+        else:
+            while record.status not in TERMINAL:  # run by another worker: follow its record
+                await anyio.sleep(POLL_INTERVAL_MS / 1000)
+                record = _known_task(params.task_id)
+            if record.result is None:
+                result = _error(f"task {params.task_id!r} was {record.status}: {record.status_message}")
+            else:
+                result = mcp_types.CallToolResult.model_validate(record.result, by_name=False)
+        return result.model_copy(update={"meta": {**(result.meta or {}), **related(params.task_id)}})
+
+    async def task_calls(ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
+        """Task-augmented calls are answered here: the SDK would refuse a task as a `tools/call`
+        result (it knows only `CallToolResult` for that method)."""
+        given = ctx.params
+        if ctx.method != "tools/call" or not given or given.get("task") is None or is_modern(ctx):
+            return await call_next(ctx)
+        try:
+            params = mcp_types.CallToolRequestParams.model_validate(given, by_name=False)
+        except ValidationError as error:
+            raise MCPError(mcp_types.INVALID_PARAMS, f"invalid tools/call params: {error}") from None
+        result = await call_tool(ctx, params)
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def _known_task(task_id: str) -> TaskRecord:
+        record = board.load(task_id)
+        if record is None:
+            raise MCPError(mcp_types.INVALID_PARAMS, f"no task {task_id!r} here (it may have expired)")
+        return record
+
     def input_schema(tool: str) -> dict[str, Any] | None:
         return AGENT_INPUT_SCHEMA if tool == name else None
 
-    return Server(
+    server = _AgentServer(
         name,
         version=__version__,
         description=agent.description,
@@ -280,7 +402,50 @@ def agent_server(
         # headers against the tool's input schema, which never changes.
         get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
-        on_call_tool=call_tool,
+    )
+    # Registered as a plain handler: the SDK's `on_call_tool` type leaves out task results.
+    server.add_request_handler("tools/call", mcp_types.CallToolRequestParams, call_tool)
+    server.middleware.append(task_calls)
+    server.add_request_handler("tasks/get", mcp_types.GetTaskRequestParams, get_task)
+    server.add_request_handler("tasks/result", mcp_types.GetTaskPayloadRequestParams, task_result)
+    server.add_request_handler("tasks/cancel", mcp_types.CancelTaskRequestParams, cancel_task)
+    server.add_request_handler("tasks/list", mcp_types.PaginatedRequestParams, list_tasks)
+    return server
+
+
+class _AgentServer(Server[Any]):
+    """Says it runs tool calls as tasks to 2025-era callers (the SDK derives no `tasks` capability)."""
+
+    def get_capabilities(self, *args: Any, **kwargs: Any) -> mcp_types.ServerCapabilities:
+        capabilities = super().get_capabilities(*args, **kwargs)
+        if kwargs.get("protocol_version") not in MODERN_PROTOCOL_VERSIONS:
+            capabilities.tasks = tasks_capability()
+        return capabilities
+
+
+_ANSWER_TYPES: dict[type[Any], type[mcp_types.Result]] = {
+    mcp_types.ElicitRequest: mcp_types.ElicitResult,
+    mcp_types.CreateMessageRequest: mcp_types.CreateMessageResult,
+    mcp_types.ListRootsRequest: mcp_types.ListRootsResult,
+}
+
+
+def run_annotations(tools: Sequence[Tool]) -> mcp_types.ToolAnnotations:
+    """What a run may do, as far as its tools say: read-only only if every tool is, destructive and
+    open-world if any tool may be (a tool that says nothing may be anything), never idempotent (a
+    model decides what the run does)."""
+    read_only = all(tool.read_only for tool in tools)
+
+    def may(tool: Tool, hint: str) -> bool:
+        said = getattr(tool.annotations, hint, None) if tool.annotations else None
+        return said is not False
+
+    return mcp_types.ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=not read_only
+        and any(not tool.read_only and may(tool, "destructive_hint") for tool in tools),
+        idempotent_hint=False,
+        open_world_hint=any(may(tool, "open_world_hint") for tool in tools),
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import anyio
 
 from mcpagents.batch.tasks import BatchTask, answer_matches, id_key, jsonable
+from mcpagents.connections.interaction import Interaction
 from mcpagents.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -234,6 +235,9 @@ class BatchSummary:
         return lines
 
 
+_NOBODY_TO_ASK = Interaction(decline_reason="a batch run has nobody to ask")
+
+
 async def run_task(agent: MultiStepAgent, task: BatchTask) -> Record:
     """Run one task in a new conversation of `agent`; its results line, also when the run raised."""
     from mcpagents.agents.conversation import Conversation
@@ -241,7 +245,9 @@ async def run_task(agent: MultiStepAgent, task: BatchTask) -> Record:
     conversation = Conversation()
     started = time.time()
     try:
-        result = await agent.arun(task.task, conversation=conversation, return_full_result=True)
+        result = await agent.arun(
+            task.task, conversation=conversation, return_full_result=True, interaction=_NOBODY_TO_ASK
+        )
         failure = failure_of(result.state)
     except Exception as error:
         cause = _leaf(error)

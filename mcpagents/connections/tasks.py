@@ -41,9 +41,9 @@ ResultHandler = Callable[[mcp_types.CallToolResult], Awaitable[Any]]
 POLL_FLOOR = 0.1
 POLL_CEILING = 5.0
 DEFAULT_POLL = 1.0
-"""Seconds between two `tasks/get`: the task's `pollInterval`, kept between the floor and the
-ceiling (a server may ask for a flood, or for waits longer than a caller's silence timeout), or
-the default when it names none."""
+"""Seconds between two `tasks/get`: the task's `pollInterval` (or the default when it names none),
+kept between the floor and the ceiling (a server may ask for a flood, or for long waits), and to
+half the silence a caller allows, so that news can be seen before that silence runs out."""
 CANCEL_WAIT = 5.0
 """How long a call being cancelled waits for its server to cancel the task (best effort)."""
 ENDED: Final = frozenset({"completed", "failed", "cancelled"})
@@ -53,12 +53,8 @@ _ENDINGS = {"failed": "failed", "cancelled": "was cancelled"}
 def offers_tasks(client: Client) -> bool:
     """Whether the server runs tool calls as tasks (`tasks.requests.tools.call`)."""
     tasks = client.server_capabilities.tasks
-    return (
-        tasks is not None
-        and tasks.requests is not None
-        and tasks.requests.tools is not None
-        and (tasks.requests.tools.call is not None)
-    )
+    requests = tasks.requests if tasks else None
+    return requests is not None and requests.tools is not None and requests.tools.call is not None
 
 
 def status_line(task: mcp_types.Task) -> str:
@@ -89,7 +85,7 @@ async def call_as_task(
         news = _news(heard, on_status)
         await news(started)
         try:
-            outcome = await _collect(client, connection.name, tool, started, news)
+            outcome = await _collect(client, connection.name, tool, started, news, timeout)
         except BaseException:  # cancelled, silent too long or failed midway: the task has no one to serve
             with anyio.move_on_after(CANCEL_WAIT, shield=True):
                 await _cancel_quietly(client, connection, tool, started.task_id)
@@ -105,12 +101,11 @@ async def start_task(
     arguments: dict[str, Any],
     *,
     timeout: float,
-    meta: Mapping[str, Any] | None = None,
 ) -> mcp_types.Task:
     """Start `tool` as a task and return the task as the server created it."""
 
     async def start(client: Client, heard: Callable[[], None]) -> mcp_types.Task:
-        started = await _create(client, connection.name, tool, arguments, meta)
+        started = await _create(client, connection.name, tool, arguments, None)
         if isinstance(started, mcp_types.CallToolResult):
             raise ToolError(
                 f"tool {tool!r} on server {connection.name!r} answered at once instead of starting a"
@@ -197,7 +192,8 @@ class TaskHandle:
     async def _result(self) -> Any:
         async def wait(client: Client, heard: Callable[[], None]) -> mcp_types.CallToolResult:
             last = self._last or await _get(client, self.server, self.tool, self.task_id)
-            outcome = await _collect(client, self.server, self.tool, last, _news(heard, self._on_status))
+            news = _news(heard, self._on_status)
+            outcome = await _collect(client, self.server, self.tool, last, news, self._timeout)
             return _result_of(outcome, self.server, self.tool)
 
         result = await self._connection.follow_task(
@@ -304,7 +300,7 @@ async def _cancel_quietly(client: Client, connection: Connection, tool: str, tas
 
 
 async def _collect(
-    client: Client, server: str, tool: str, task: mcp_types.Task, news: StatusHandler
+    client: Client, server: str, tool: str, task: mcp_types.Task, news: StatusHandler, timeout: float
 ) -> mcp_types.CallToolResult | mcp_types.Task:
     """Watch `task` until it ends: its result, or the task when it failed or was cancelled.
     `tasks/result` is asked at once (see the module docstring) and asked again when the task is seen
@@ -323,7 +319,7 @@ async def _collect(
 
     async with anyio.create_task_group() as group:
         group.start_soon(fetch, group.cancel_scope)
-        task = await _watch(client, server, tool, task, news)
+        task = await _watch(client, server, tool, task, news, timeout)
         group.cancel_scope.cancel()
     if answer is not None:
         return answer
@@ -348,12 +344,12 @@ def _result_of(
 
 
 async def _watch(
-    client: Client, server: str, tool: str, task: mcp_types.Task, news: StatusHandler
+    client: Client, server: str, tool: str, task: mcp_types.Task, news: StatusHandler, timeout: float
 ) -> mcp_types.Task:
     """Poll `task` until it ends, telling `news` of each change while it runs (its end is told by its
     result); the ended task. A state shorter than the poll interval may pass unseen."""
     while task.status not in ENDED:
-        await anyio.sleep(_poll_delay(task))
+        await anyio.sleep(_poll_delay(task, timeout))
         latest = await _get(client, server, tool, task.task_id)
         if latest.status not in ENDED and _seen(latest) != _seen(task):
             await news(latest)
@@ -361,9 +357,9 @@ async def _watch(
     return task
 
 
-def _poll_delay(task: mcp_types.Task) -> float:
+def _poll_delay(task: mcp_types.Task, timeout: float) -> float:
     asked = task.poll_interval / 1000 if task.poll_interval is not None else DEFAULT_POLL
-    return min(max(asked, POLL_FLOOR), POLL_CEILING)
+    return max(min(asked, POLL_CEILING, timeout / 2), POLL_FLOOR)
 
 
 def _seen(task: mcp_types.Task) -> tuple[str, str | None, str]:

@@ -79,7 +79,7 @@ class _ServedAgent:
         self.workers = workers
         self.conversations = settings.conversations(agent.name)
         self.server: Server[Any] = agent_server(
-            agent, conversations=self.conversations, runs=runs, **settings.served_agent_options()
+            agent, conversations=self.conversations, runs=runs, **settings.served_agent_options(agent.name)
         )
         security = settings.transport_security()
         self.sessions = StreamableHTTPSessionManager(

@@ -87,7 +87,9 @@ async def _serve_stdio(agent: MultiStepAgent, settings: ServerSettings) -> None:
     from mcpagents.agents.mcp_server import agent_server
 
     conversations = settings.conversations(agent.name or "")
-    server = agent_server(agent, conversations=conversations, **settings.served_agent_options())
+    server = agent_server(
+        agent, conversations=conversations, **settings.served_agent_options(agent.name or "")
+    )
     try:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from mcpagents.agents.caller import HeldRuns
     from mcpagents.agents.conversation_store import ConversationStore
+    from mcpagents.agents.served_tasks import TaskBoard
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,8 @@ class ServerSettings:
 
         return Conversations(self.idle_expiry, self.max_conversations)
 
-    def served_agent_options(self) -> ServedAgentOptions:
-        """The options `agent_server` takes from these settings."""
+    def served_agent_options(self, agent: str) -> ServedAgentOptions:
+        """The options `agent_server` takes from these settings, for the agent named `agent`."""
         from mcpagents.agents.caller import HeldRuns
 
         return {
@@ -118,7 +119,18 @@ class ServerSettings:
             "sampling": self.sampling,
             "step_log_level": self.step_log_level,
             "held_runs": HeldRuns(self.answer_wait),
+            "tasks": self.task_board(agent),
         }
+
+    def task_board(self, agent: str) -> TaskBoard:
+        """Where `agent`'s task records are kept: with its conversations when they are shared."""
+        if self.conversation_store is not None:
+            from mcpagents.serving.shared_tasks import SharedTaskBoard
+
+            return SharedTaskBoard(self.conversation_store, agent)
+        from mcpagents.agents.served_tasks import MemoryTaskBoard
+
+        return MemoryTaskBoard()
 
 
 class ServedAgentOptions(TypedDict):
@@ -127,6 +139,7 @@ class ServedAgentOptions(TypedDict):
     sampling: Literal["caller", "model"]
     step_log_level: LogLevel | None
     held_runs: HeldRuns
+    tasks: TaskBoard
 
 
 DEFAULTS = ServerSettings()
