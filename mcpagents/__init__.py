@@ -91,6 +91,7 @@ _EXPORTS = {
     "accepted": "mcpagents.connections.interaction",
     "declined": "mcpagents.connections.interaction",
     "ask_user": "mcpagents.tools.ask_user",
+    "TaskHandle": "mcpagents.connections.tasks",
     "TerminalInput": "mcpagents.agents.terminal_input",
     "SamplingLimits": "mcpagents.agents.run_interaction",
     "SamplingCall": "mcpagents.agents.results",
@@ -163,6 +164,9 @@ if TYPE_CHECKING:
         ServerSpec as ServerSpec,
         StdioServer as StdioServer,
         TransportServer as TransportServer,
+    )
+    from mcpagents.connections.tasks import (
+        TaskHandle as TaskHandle,
     )
     from mcpagents.errors import (
         AgentError as AgentError,

@@ -185,3 +185,23 @@ def test_tools_lists_the_tools_of_a_spec(tmp_path: Path) -> None:
     not_a_spec = run("tools", "npx")
     assert not_a_spec.returncode == 2
     assert "npx: expected an agent spec file (.yaml); put a server command after `--`" in not_a_spec.stderr
+
+
+def test_run_asks_the_person_at_the_terminal_or_declines_without_one(tmp_path: Path) -> None:
+    spec = adder(
+        tmp_path, call("ask_user", question="Which colour?"), call("final_answer", answer="ok"), ask_user=True
+    )
+    asked = subprocess.run(
+        [MCPAGENTS, "run", str(spec), "Ask me.", "--json", "--input"],
+        input="\nblue\n",  # Enter to answer the form, then its one field
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert asked.returncode == 0, asked.stderr
+    (answered,) = json.loads(asked.stdout)["steps"][1]["tool_calls"]
+    assert answered["result"] == "blue"
+    assert "Which colour?" in asked.stderr and "asked: Which colour? → accept" in asked.stderr
+    declined = run("run", str(spec), "Ask me.", "--json", "--no-input")
+    (unanswered,) = json.loads(declined.stdout)["steps"][1]["tool_calls"]
+    assert unanswered["result"].startswith("The user did not answer (decline)")

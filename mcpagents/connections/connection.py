@@ -48,7 +48,7 @@ from mcpagents.connections.interaction import (
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
 from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
-from mcpagents.logs import LogLevel, ServerLog
+from mcpagents.logs import LOG_LEVELS, LogLevel, ServerLog
 from mcpagents.portal import spawn_detached
 
 ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -494,6 +494,9 @@ class Connection:
                 await attempt.client.send_roots_list_changed()
 
     async def _log(self, params: mcp_types.LoggingMessageNotificationParams) -> None:
+        least = self.offer.log_level
+        if least is not None and LOG_LEVELS.index(params.level) < LOG_LEVELS.index(least):
+            return  # a server that did not declare logging was never told the level
         message = log_message(self.name, params)
         self.log.note(str(message))
         handlers = [self.offer.interaction] + [call.interaction for call in self._calls]
