@@ -63,6 +63,28 @@ def caddy() -> str:
     return path
 
 
+MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
+
+
+@contextmanager
+def serving_spec(spec: Path, *flags: str) -> Iterator[str]:
+    """`mcpagents serve SPEC --transport http` on a free port; yields the URL it says it serves at."""
+    process = subprocess.Popen(
+        [MCPAGENTS, "serve", str(spec), "--transport", "http", "--port", "0", *flags],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert " at http" in line, line + process.stderr.read()
+        yield line.split(" at ")[1].split()[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @contextmanager
 def http_calc(*flags: str) -> Iterator[str]:
     """Run the calc server over HTTP (`--http`) or SSE (`--sse`); yields its base URL.

@@ -6,10 +6,6 @@ in both protocol eras, in-process and through `mcpagents serve` over stdio and H
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +18,8 @@ from mcp.client.session import ClientRequestContext
 from mcpagents import ChatMessage, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
 from mcpagents.agents.caller import HeldRuns
 from mcpagents.agents.mcp_server import RunsInFlight, agent_server
-from tests.conftest import peer
+from tests.conftest import MCPAGENTS, peer, serving_spec
 
-MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 ERAS = {"legacy": "legacy", "modern": "2026-07-28"}
 FORM = {"name": "Top", "check": True, "integer": 3, "untitledSingleSelectEnum": "Ross"}
 
@@ -185,24 +180,6 @@ def chain_specs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@contextmanager
-def served_over_http(spec: Path, *flags: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [MCPAGENTS, "serve", str(spec), "--transport", "http", "--port", "0", *flags],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        assert " at http" in line, line + process.stderr.read()
-        yield line.split(" at ")[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("era", ERAS)
 @pytest.mark.parametrize("transport", ["stdio", "http"])
@@ -224,7 +201,7 @@ async def test_served_specs_relay_a_question_to_the_top(chain_specs: Path, era: 
         result = await call(StdioServerParameters(command=MCPAGENTS, args=["serve", str(boss)]))
     else:
         # A 2025-era caller is asked on the stream of a session: stateless HTTP has none.
-        with served_over_http(boss, *(["--stateful"] if era == "legacy" else [])) as url:
+        with serving_spec(boss, *(["--stateful"] if era == "legacy" else [])) as url:
             result = await call(url)
     assert result.structured_content is not None and result.structured_content["answer"] == "done"
     assert questions == ["Please provide inputs for the following fields:"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -26,11 +25,10 @@ from mcpagents.connections.interaction import (
     accepted,
 )
 from mcpagents.tools.tool import Progress
-from tests.conftest import TESTS, mcp1_python
+from tests.conftest import MCPAGENTS, TESTS, mcp1_python
 
 SERVER = TESTS / "servers" / "fastmcp1_interactive.py"
 CLIENT = TESTS / "servers" / "mcp1_client.py"
-MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 BOOKING = {"name": "Ada", "guests": 3, "vegetarian": True}
 
 T = TypeVar("T")

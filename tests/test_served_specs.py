@@ -10,8 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,8 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import CALC_SERVER, inspector, peer
+from tests.conftest import CALC_SERVER, MCPAGENTS, inspector, peer, serving_spec
 
-MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 ERAS = ["legacy", "modern"]
 CALL_ADDER = ["--method", "tools/call", "--tool-name", "adder", "--tool-arg", "task=Add 20 and 22."]
 
@@ -60,24 +57,6 @@ def specs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@contextmanager
-def serving_over_http(spec: Path, *flags: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [MCPAGENTS, "serve", str(spec), "--transport", "http", "--port", "0", *flags],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        assert "serving adder at " in line, line + process.stderr.read()
-        yield line.split(" at ")[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.mark.parametrize("era", ERAS)
 def test_inspector_lists_and_calls_an_agent_over_stdio(specs: Path, tmp_path: Path, era: str) -> None:
     command = [MCPAGENTS, "serve", str(specs / "adder.yaml")]
@@ -92,7 +71,7 @@ def test_inspector_lists_and_calls_an_agent_over_stdio(specs: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("era", ERAS)
 def test_inspector_calls_an_agent_over_http_with_its_token(specs: Path, tmp_path: Path, era: str) -> None:
-    with serving_over_http(specs / "adder.yaml", "--token", "s3cret") as url:
+    with serving_spec(specs / "adder.yaml", "--token", "s3cret") as url:
         target = [url, "--transport", "http", "--protocol-era", era]
         called = inspector(*target, "--header", "Authorization: Bearer s3cret", *CALL_ADDER, home=tmp_path)
         assert called["structuredContent"]["answer"] == "42"

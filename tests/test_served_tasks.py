@@ -4,10 +4,6 @@ once, polls it, collects its result, cancels it, lists them; a task that needs i
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +27,8 @@ from mcpagents import (
 from mcpagents.agents.mcp_server import RunsInFlight, agent_server
 from mcpagents.connections.interaction import ElicitationRequest
 from mcpagents.connections.tasks import TaskHandle
+from tests.conftest import serving_spec
 
-MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 ANSWER = {"tool_calls": [{"name": "final_answer", "arguments": {"answer": "42"}}]}
 
 
@@ -137,24 +133,6 @@ async def _blue() -> mcp_types.ElicitResult:
     return accepted({"answer": "blue"})
 
 
-@contextmanager
-def serving(spec: Path, *flags: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [MCPAGENTS, "serve", str(spec), "--transport", "http", "--port", "0", *flags],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        assert " at http" in line, line + process.stderr.read()
-        yield line.split(" at ")[1].split()[0]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.mark.anyio
 async def test_workers_share_tasks_and_a_result_outlives_the_server(tmp_path: Path) -> None:
     (tmp_path / "script.yaml").write_text(
@@ -166,14 +144,14 @@ async def test_workers_share_tasks_and_a_result_outlives_the_server(tmp_path: Pa
         "name: answerer\ndescription: Answers.\ntype: tool_calling\nmodel: scripted:script.yaml\n"
     )
     store = ["--conversation-store", str(tmp_path / "store.db")]
-    with serving(spec, "--workers", "2", *store) as url:
+    with serving_spec(spec, "--workers", "2", *store) as url:
         async with ToolCollection.from_mcp(HttpServer(url, mode="legacy")) as tools:
             tool = tools["answerer"]
             handles = [await tool.astart(task=f"Question {number}.") for number in range(4)]
             for handle in handles:  # each request may reach either worker
                 assert (await handle.aresult())["answer"] == "42"
                 assert (await handle.astatus()).status == "completed"
-    with serving(spec, *store) as url:
+    with serving_spec(spec, *store) as url:
         async with ToolCollection.from_mcp(HttpServer(url, mode="legacy")) as tools:
             kept = tools["answerer"].task(handles[0].task_id)
             assert (await kept.astatus()).status == "completed"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import warnings
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -41,6 +42,8 @@ from mcpagents.logs import LogLevel
 from mcpagents.portal import spawn_detached
 
 R = TypeVar("R", bound=mcp_types.Result)
+_KEPT_PROGRESS = 1000
+"""Progress lines kept for the next call that drives a run (the oldest go first)."""
 _NO_BACK_CHANNEL = "the caller's connection cannot carry requests to it (stateless or JSON-response HTTP)"
 
 
@@ -62,16 +65,12 @@ def pushing_caller(ctx: ServerRequestContext[Any], *, relay_sampling: bool) -> I
 
     async def elicit(request: ElicitationRequest) -> mcp_types.ElicitResult:
         if not ctx.session.can_send_request:
-            return declined(
-                "the caller's connection cannot carry questions (stateless or JSON-response HTTP)"
-            )
+            return declined(_NO_BACK_CHANNEL)
         return await send(mcp_types.ElicitRequest(params=request.params), mcp_types.ElicitResult)
 
     async def sample(request: SamplingRequest) -> mcp_types.CreateMessageResult:
         if not ctx.session.can_send_request:
-            raise InteractionRefused(
-                "the caller's connection cannot carry requests (stateless or JSON-response HTTP)"
-            )
+            raise InteractionRefused(_NO_BACK_CHANNEL)
         return await send(
             mcp_types.CreateMessageRequest(params=request.params), mcp_types.CreateMessageResult
         )
@@ -123,7 +122,7 @@ class HeldRun:
         self.cancelled = False
         self._questions: dict[str, _Question] = {}
         self._count = 0
-        self._progress: list[str] = []
+        self._progress: deque[str] = deque(maxlen=_KEPT_PROGRESS)
         self._changed = anyio.Event()
         self.last_message: str | None = None
         self.on_change: Callable[[HeldRun], None] | None = None
@@ -192,7 +191,7 @@ class HeldRun:
         `input_required`, or, given `ask`, is asked through it and answered at once."""
         while True:
             while self._progress:
-                await report(self._progress.pop(0))
+                await report(self._progress.popleft())
             if self.result is not None:
                 return self.result
             unasked = {key: q for key, q in self._questions.items() if not q.asked}

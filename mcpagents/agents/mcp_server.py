@@ -317,6 +317,8 @@ def agent_server(
                 held.cancel()  # another worker was asked to cancel it
             record = record.updated_to(held.status, held.last_message, held.result)
             board.save(record)
+            if held.result is not None:
+                task_runs.pop(record.task_id, None)  # its result is on the board from now on
 
         task_runs[record.task_id] = held_runs.start(held_run, on_change=follow)
         return mcp_types.CreateTaskResult(task=record.task())
