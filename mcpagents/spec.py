@@ -56,6 +56,7 @@ KEYS = (
     "output_schema",
     "ask_user",
     "log_level",
+    "sampling_limits",
     "executor",
     "mcpServers",
     "include",
@@ -63,6 +64,7 @@ KEYS = (
     "agents",
 )
 EXECUTOR_KEYS = tuple(option.name for option in fields(ExecutorOptions))
+SAMPLING_LIMIT_KEYS = ("max_requests", "max_tokens", "max_tokens_per_request")
 _SPEC_AGENT_KEYS = ("spec", "env")
 _URL_AGENT_KEYS = ("url", "headers", "type", "name")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -101,6 +103,8 @@ class AgentSpec:
     """Give the agent the `ask_user` tool (answered by whoever answers the run's elicitations)."""
     log_level: LogLevel | None = None
     """The least severe log messages the servers should send (they become run events)."""
+    sampling_limits: Mapping[str, int] = field(default_factory=dict)
+    """`SamplingLimits` fields: how much of the model the servers may use per run by sampling."""
 
     def tools(self) -> ToolCollection | None:
         """The tools of the spec's `mcpServers`, filtered by `include`/`exclude` (None without servers)."""
@@ -135,6 +139,10 @@ class AgentSpec:
             options["max_steps"] = self.max_steps
         if self.executor is not None:
             options["executor_options"] = self.executor
+        if self.sampling_limits:
+            from mcpagents.agents.run_interaction import SamplingLimits
+
+            options["sampling_limits"] = SamplingLimits(**self.sampling_limits)
         tools = self.tools()
         if self.ask_user:
             from mcpagents.tools.ask_user import ask_user
@@ -195,6 +203,7 @@ def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path,
         managed_agents=reader.managed_agents(data.get("agents")),
         ask_user=reader.flag(data.get("ask_user", False), "ask_user"),
         log_level=reader.log_level(data.get("log_level")),
+        sampling_limits=reader.sampling_limits(data.get("sampling_limits")),
     )
 
 
@@ -270,6 +279,18 @@ class _Reader:
         if value not in choices:
             raise self.expected(key, " or ".join(choices), value)
         return value
+
+    def sampling_limits(self, value: Any) -> dict[str, int]:
+        if value is None:
+            return {}
+        limits = self.mapping(value, "sampling_limits", "a mapping of limits")
+        self.check_keys(limits, SAMPLING_LIMIT_KEYS, "sampling_limits")
+        chosen: dict[str, int] = {}
+        for key, limit in limits.items():
+            if limit is None or (number := self.positive_int(limit, f"sampling_limits.{key}")) is None:
+                raise self.expected(f"sampling_limits.{key}", "a positive integer", limit)
+            chosen[key] = number
+        return chosen
 
     def log_level(self, value: Any) -> LogLevel | None:
         return None if value is None else self.choice(value, "log_level", LOG_LEVELS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -249,3 +250,25 @@ async def test_terminal_input_declines_and_opens_urls() -> None:
     assert "declined" in declined_text.lower() and "the user declined" in declined_text
     assert "Open this address to continue: https://example.org/pay" in shown.getvalue()
     assert "accept" in opened.lower()
+
+
+@pytest.mark.anyio
+async def test_a_page_the_server_requires_first_is_opened_and_the_call_made_again() -> None:
+    opened: list[str | None] = []
+    answer: list[mcp_types.ElicitResult] = [mcp_types.ElicitResult(action="accept")]
+
+    async def open_page(request: ElicitationRequest) -> mcp_types.ElicitResult:
+        opened.append(request.url)
+        return answer[0]
+
+    async with ToolCollection.from_mcp(everything_stdio(), elicitation=open_page) as tools:
+        url_tool = tools["trigger-url-elicitation"]
+        done = await url_tool.acall(url="https://example.org/sign-in", errorPath=True)
+        required = opened[0]
+        assert required is not None and required != "https://example.org/sign-in", "the error's own page"
+        assert "example.org/sign-in" in done, "the call made again went through"
+        answer[0] = mcp_types.ElicitResult(action="decline")
+        with pytest.raises(
+            ToolError, match=rf"needs this page opened first: {re.escape(required)} .*declined"
+        ):
+            await url_tool.acall(url="https://example.org/other", errorPath=True)

@@ -18,7 +18,7 @@ from mcp.client.session import ClientRequestContext
 from mcpagents import ChatMessage, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
 from mcpagents.agents.caller import HeldRuns
 from mcpagents.agents.mcp_server import RunsInFlight, agent_server
-from tests.conftest import MCPAGENTS, peer, serving_spec
+from tests.conftest import MCPAGENTS, inspector, peer, serving_spec
 
 ERAS = {"legacy": "legacy", "modern": "2026-07-28"}
 FORM = {"name": "Top", "check": True, "integer": 3, "untitledSingleSelectEnum": "Ross"}
@@ -205,3 +205,24 @@ async def test_served_specs_relay_a_question_to_the_top(chain_specs: Path, era: 
             result = await call(url)
     assert result.structured_content is not None and result.structured_content["answer"] == "done"
     assert questions == ["Please provide inputs for the following fields:"]
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_the_inspector_sees_an_honest_tool_and_a_run_whose_question_it_cannot_answer_ends(
+    chain_specs: Path, tmp_path: Path, era: str
+) -> None:
+    command = [MCPAGENTS, "serve", str(chain_specs / "asker.yaml"), "--protocol-era", era]
+    (tool,) = inspector(*command, "--method", "tools/list", home=tmp_path)["tools"]
+    tasks = {"taskSupport": "optional"} if era == "legacy" else None  # 2026-07-28 has no in-core tasks
+    assert tool["title"] == "Asker" and tool.get("execution") == tasks
+    # Its one tool (server-everything's) says it is neither read-only nor destructive, and local.
+    assert tool["annotations"] == {
+        "readOnlyHint": False,
+        "destructiveHint": False,
+        "idempotentHint": False,
+        "openWorldHint": False,
+    }
+    # The Inspector declares no elicitation: the question is declined, and the run goes on to its end.
+    call = ["--method", "tools/call", "--tool-name", "asker", "--tool-arg", "task=Go."]
+    called = inspector(*command, *call, home=tmp_path)
+    assert called["structuredContent"]["answer"] == "asked" and called["isError"] is False

@@ -419,3 +419,27 @@ def test_the_model_string_expands_variables(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("SPEC_TEST_MODEL")
     with pytest.raises(ConfigError, match=r"agent.yaml: model: \$\{env:SPEC_TEST_MODEL\} is not set"):
         load_spec(spec_file(tmp_path, model="${env:SPEC_TEST_MODEL}"))
+
+
+def test_interaction_keys_reach_the_agent_and_its_servers(tmp_path: Path) -> None:
+    spec = load_spec(
+        spec_file(
+            tmp_path,
+            type="tool_calling",
+            ask_user=True,
+            log_level="warning",
+            sampling_limits={"max_requests": 2, "max_tokens": 500},
+            mcpServers={"calc": {**CALC_ENTRY, "sampling": True, "roots": ["data", "file:///srv"]}},
+        )
+    )
+    (calc,) = spec.servers.values()
+    assert calc.sampling and calc.roots == (str(tmp_path / "data"), "file:///srv")
+    agent = spec.build(verbosity_level=0)
+    assert (agent.sampling_limits.max_requests, agent.sampling_limits.max_tokens) == (2, 500)
+    assert any(collection.servers == ["local"] for collection in agent.toolbox.collections), "ask_user"
+    wrong = error_of(spec_file(tmp_path, sampling_limits={"max_request": 2}))
+    assert "sampling_limits: unknown key 'max_request' (did you mean 'max_requests'?)" in wrong
+    assert error_of(spec_file(tmp_path, log_level="loud")).endswith(
+        "log_level: expected debug or info or notice or warning or error or critical or alert or emergency,"
+        " got 'loud'"
+    )

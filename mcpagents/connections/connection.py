@@ -31,7 +31,7 @@ from mcp.client.subscriptions import (
     ToolsListChanged,
 )
 from mcp.server import MCPServer, Server
-from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.exceptions import MCPDeprecationWarning, UrlElicitationRequiredError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
@@ -308,12 +308,17 @@ class Connection:
                         await on_progress(progress, total, message)
 
                 with self._in_flight(_Call(interaction, silence, timeout)):
-                    return await client.call_tool(
-                        tool,
-                        arguments,
-                        progress_callback=progress,
-                        meta=cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None,
-                    )
+                    call_meta = cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None
+                    try:
+                        return await client.call_tool(
+                            tool, arguments, progress_callback=progress, meta=call_meta
+                        )
+                    except MCPError as error:
+                        if error.code != mcp_types.URL_ELICITATION_REQUIRED:
+                            raise
+                        await self._open_required_pages(tool, error)
+                    # Once the pages are seen to, the call is made again, as the error asks.
+                    return await client.call_tool(tool, arguments, progress_callback=progress, meta=call_meta)
             raise ToolTimeoutError(
                 f"tool {tool!r} on server {self.name!r} sent no answer and no progress for {timeout:g} s"
                 f"{self._unaddressed_since(unaddressed)};"
@@ -452,7 +457,7 @@ class Connection:
                     call.silence.deadline = now + call.timeout
 
     async def _elicit(
-        self, context: ClientRequestContext, params: mcp_types.ElicitRequestParams
+        self, context: ClientRequestContext | None, params: mcp_types.ElicitRequestParams
     ) -> mcp_types.ElicitResult | mcp_types.ErrorData:
         own = self.offer.interaction
         interaction, unknown = (own, None) if own and own.elicitation else self._interaction()
@@ -465,6 +470,30 @@ class Connection:
                 return await interaction.elicitation(ElicitationRequest(self.name, params))
             except InteractionRefused as refusal:
                 return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=str(refusal))
+
+    async def _open_required_pages(self, tool: str, error: MCPError) -> None:
+        """A `-32042` answer: the server needs pages opened (a sign-in, a payment) before the call.
+        Each goes to the call's elicitation handler, as a URL elicitation; `ToolError` unless all
+        are accepted."""
+        try:
+            pages = UrlElicitationRequiredError.from_error(error.error).elicitations
+        except ValidationError:
+            raise ToolError(
+                f"tool {tool!r} on server {self.name!r} asked for pages to be opened, in a malformed error:"
+                f" {describe_error(error.error)}",
+                tool=tool,
+                server=self.name,
+            ) from None
+        for page in pages:
+            answer = await self._elicit(None, page)
+            if isinstance(answer, mcp_types.ErrorData) or answer.action != "accept":
+                outcome = answer.message if isinstance(answer, mcp_types.ErrorData) else _DONE[answer.action]
+                raise ToolError(
+                    f"tool {tool!r} on server {self.name!r} needs this page opened first: {page.url}"
+                    f" ({page.message}); it was {outcome}",
+                    tool=tool,
+                    server=self.name,
+                )
 
     async def _sample(
         self, context: ClientRequestContext, params: mcp_types.CreateMessageRequestParams
@@ -671,6 +700,7 @@ class Connection:
         )
 
 
+_DONE = {"accept": "accepted", "decline": "declined", "cancel": "cancelled"}
 _LEGACY_LIST_CHANGES: dict[type[Any], ListKind] = {
     mcp_types.ToolListChangedNotification: "tools",
     mcp_types.ResourceListChangedNotification: "resources",
