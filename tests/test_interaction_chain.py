@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import mcp_types
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.session import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
 
 from mcpagents import ChatMessage, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
 from mcpagents.agents.caller import HeldRuns
@@ -226,3 +228,41 @@ def test_the_inspector_sees_an_honest_tool_and_a_run_whose_question_it_cannot_an
     call = ["--method", "tools/call", "--tool-name", "asker", "--tool-arg", "task=Go."]
     called = inspector(*command, *call, home=tmp_path)
     assert called["structuredContent"]["answer"] == "asked" and called["isError"] is False
+
+
+@pytest.mark.anyio
+async def test_workers_relay_questions_whichever_worker_a_retry_reaches(tmp_path: Path) -> None:
+    (tmp_path / "script.yaml").write_text(
+        "per_conversation: true\nresponses:\n"
+        '  - tool_calls: [{name: ask_user, arguments: {question: "First?"}}]\n'
+        '  - tool_calls: [{name: ask_user, arguments: {question: "Second?"}}]\n'
+        '  - tool_calls: [{name: ask_user, arguments: {question: "Third?"}}]\n'
+        '  - tool_calls: [{name: final_answer, arguments: {answer: "thanks"}}]\n'
+    )
+    spec = tmp_path / "asker.yaml"
+    spec.write_text(
+        "name: asker\ndescription: Asks.\ntype: tool_calling\nmodel: scripted:script.yaml\nask_user: true\n"
+    )
+    questions: list[str] = []
+
+    async def answer(
+        context: ClientRequestContext, params: mcp_types.ElicitRequestParams
+    ) -> mcp_types.ElicitResult:
+        questions.append(params.message)
+        return mcp_types.ElicitResult(action="accept", content={"answer": "yes"})
+
+    store = ["--conversation-store", str(tmp_path / "store.db")]
+    # A connection per request, as clients behind proxies or without keep-alive make: the kernel
+    # hands each to either worker.
+    fresh_connections = httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0))
+    with serving_spec(spec, "--workers", "2", *store) as url:
+        transport = streamable_http_client(url, http_client=fresh_connections)
+        async with (
+            fresh_connections,
+            Client(transport, mode="2026-07-28", elicitation_callback=answer) as caller,
+        ):
+            for _ in range(3):
+                result = await caller.call_tool("asker", {"task": "Ask me three things."})
+                assert result.structured_content is not None, result.content
+                assert result.structured_content["answer"] == "thanks"
+    assert questions == ["First?", "Second?", "Third?"] * 3

@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -27,8 +27,10 @@ from mcp.server import ServerRequestContext
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
 
 from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT
+from mcpagents.agents.run_relay import POLL_SECONDS, RunRelay, dumped
 from mcpagents.connections.interaction import (
     ElicitationHandler,
     ElicitationRequest,
@@ -169,14 +171,16 @@ class HeldRun:
         self.finished.set()
         self._poke()
 
-    def answer(self, responses: mcp_types.InputResponses) -> None:
-        """The caller's answers to questions asked before (unknown keys are ignored)."""
+    def answer(self, responses: Mapping[str, mcp_types.InputResponse | Mapping[str, Any]]) -> None:
+        """The caller's answers to questions asked before, as models or JSON (unknown keys are
+        ignored)."""
         for key, response in responses.items():
             question = self._questions.get(key)
             if question is None or question.answered.is_set():
                 continue
+            raw = response.model_dump(by_alias=True) if isinstance(response, BaseModel) else response
             try:
-                answer = question.answer_type.model_validate(response.model_dump(by_alias=True))
+                answer = question.answer_type.model_validate(raw, by_name=False)
             except ValueError:
                 answer = None  # an answer of the wrong kind counts as none
             question.answer = answer
@@ -194,7 +198,7 @@ class HeldRun:
                 await report(self._progress.popleft())
             if self.result is not None:
                 return self.result
-            unasked = {key: q for key, q in self._questions.items() if not q.asked}
+            unasked = {key: q for key, q in self.open_questions().items() if not q.asked}
             if unasked:
                 for question in unasked.values():
                     question.asked = True
@@ -209,13 +213,16 @@ class HeldRun:
             await self._changed.wait()
             self._changed = anyio.Event()
 
+    def open_questions(self) -> dict[str, _Question]:
+        return {key: q for key, q in self._questions.items() if not q.answered.is_set()}
+
     @property
     def status(self) -> mcp_types.TaskStatus:
         if self.cancelled:
             return "cancelled"
         if self.result is not None:
             return "failed" if self.result.is_error else "completed"
-        if any(not question.answered.is_set() for question in self._questions.values()):
+        if self.open_questions():
             return "input_required"
         return "working"
 
@@ -228,8 +235,10 @@ class HeldRun:
 class HeldRuns:
     """The runs held for 2026-07-28 callers, by the `request_state` token their calls carry."""
 
-    def __init__(self, answer_wait: float = DEFAULT_ANSWER_WAIT) -> None:
+    def __init__(self, answer_wait: float = DEFAULT_ANSWER_WAIT, relay: RunRelay | None = None) -> None:
         self.answer_wait = answer_wait
+        self.relay = relay
+        """Shared with the other workers of the server, when there are any (see `run_relay`)."""
         self._runs: dict[str, HeldRun] = {}
 
     def start(
@@ -241,7 +250,7 @@ class HeldRuns:
         """Start `run` in the background, held under a new token; `on_change` follows its status."""
         self._drop_uncollected()
         held = HeldRun(secrets.token_urlsafe(24), self.answer_wait)
-        held.on_change = on_change
+        held.on_change = on_change if self.relay is None else self._mirrored(held, self.relay, on_change)
         self._runs[held.token] = held
 
         async def execute() -> None:
@@ -261,14 +270,46 @@ class HeldRuns:
 
     def collected(self, held: HeldRun) -> None:
         """The caller has the run's result: nobody comes back for it."""
-        self._runs.pop(held.token, None)
+        self._forget(held.token)
+
+    def _mirrored(
+        self, held: HeldRun, relay: RunRelay, on_change: Callable[[HeldRun], None] | None
+    ) -> Callable[[HeldRun], None]:
+        """Publish the run's questions and result for the other workers, and take their answers."""
+        published: list[tuple[tuple[str, ...], bool]] = []
+
+        def mirror(changed: HeldRun) -> None:
+            questions = changed.open_questions()
+            state = (tuple(questions), changed.result is not None)
+            if published[-1:] != [state]:
+                published.append(state)
+                result = None if changed.result is None else dumped(changed.result)
+                relay.publish(changed.token, {key: dumped(q.request) for key, q in questions.items()}, result)
+            if on_change is not None:
+                on_change(changed)
+
+        async def take_answers() -> None:
+            while not held.finished.is_set():
+                if held.open_questions() and (answers := relay.take_answers(held.token)):
+                    held.answer(answers)
+                with anyio.move_on_after(POLL_SECONDS):
+                    await held.finished.wait()
+
+        relay.publish(held.token, {}, None)
+        spawn_detached(take_answers())
+        return mirror
+
+    def _forget(self, token: str) -> None:
+        self._runs.pop(token, None)
+        if self.relay is not None:
+            self.relay.drop(token)
 
     def _drop_uncollected(self) -> None:
         """Finished runs whose caller did not come back for them within the wait."""
         now = anyio.current_time()
         for token, held in list(self._runs.items()):
             if held.finished_at is not None and now - held.finished_at > self.answer_wait:
-                del self._runs[token]
+                self._forget(token)
 
 
 def _error(message: str) -> mcp_types.CallToolResult:

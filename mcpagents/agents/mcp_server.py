@@ -41,6 +41,7 @@ from mcpagents.agents.conversation_store import (
 )
 from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.agents.run_relay import follow_elsewhere
 from mcpagents.agents.served_tasks import (
     DEFAULT_TASK_TTL_MS,
     POLL_INTERVAL_MS,
@@ -193,10 +194,17 @@ def agent_server(
             return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
         if params.request_state is not None:
             held = held_runs.get(params.request_state)
+            if held is None and held_runs.relay is not None:
+                elsewhere = await follow_elsewhere(
+                    held_runs.relay, params.request_state, params.input_responses or {}, held_runs.answer_wait
+                )
+                if elsewhere is not None:
+                    return elsewhere
             if held is None:
                 return _error(
                     f"agent {name!r} holds no run for this call's request_state: it finished and was not"
-                    " collected in time, or another worker of this server holds it; call again without it"
+                    " collected in time, or another worker of this server holds it and they share no"
+                    " --conversation-store; call again without it"
                 )
             held.answer(params.input_responses or {})
             return await _drive(held, ctx)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from mcpagents.agents.caller import HeldRuns
     from mcpagents.agents.conversation_store import ConversationStore
+    from mcpagents.agents.run_relay import RunRelay
     from mcpagents.agents.served_tasks import TaskBoard
 
 
@@ -118,9 +119,17 @@ class ServerSettings:
             "run_timeout": self.run_timeout,
             "sampling": self.sampling,
             "step_log_level": self.step_log_level,
-            "held_runs": HeldRuns(self.answer_wait),
+            "held_runs": HeldRuns(self.answer_wait, relay=self.run_relay(agent)),
             "tasks": self.task_board(agent),
         }
+
+    def run_relay(self, agent: str) -> RunRelay | None:
+        """Where `agent`'s workers meet about the runs they hold for 2026-07-28 callers."""
+        if self.conversation_store is None:
+            return None
+        from mcpagents.serving.shared_held_runs import SharedRunRelay
+
+        return SharedRunRelay(self.conversation_store, agent)
 
     def task_board(self, agent: str) -> TaskBoard:
         """Where `agent`'s task records are kept: with its conversations when they are shared."""

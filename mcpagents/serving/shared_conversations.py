@@ -11,13 +11,11 @@ worker continues the memory with fresh variables.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from mcpagents.agents.conversation_store import (
 )
 from mcpagents.agents.memory import AgentMemory
 from mcpagents.errors import AgentError, ConfigError
+from mcpagents.serving.shared_database import SharedDatabase
 
 logger = logging.getLogger("mcpagents.serving")
 
@@ -79,8 +78,7 @@ class SharedConversations:
         self.idle_expiry = idle_expiry
         self.max_conversations = max_conversations
         self.lease = lease
-        self._database: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self._database = SharedDatabase(self.path, _SCHEMA)
         self._local: dict[str, _Local] = {}
 
     def __len__(self) -> int:
@@ -136,9 +134,7 @@ class SharedConversations:
         with anyio.CancelScope(shield=True):
             for entry in local.values():
                 await entry.conversation.aclose()
-        if self._database is not None:
-            self._database.close()
-            self._database = None
+        self._database.close()
 
     # -- this process's copies ---------------------------------------------------------------------------
 
@@ -171,7 +167,7 @@ class SharedConversations:
     def _try_acquire(self, conversation_id: str, holder: str) -> tuple[str | None, int] | None:
         """`(memory, version)` with the lease taken, or None while someone else holds it."""
         now = time.time()
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             database.execute(
                 "DELETE FROM conversations WHERE agent = ? AND (holder IS NULL OR held_until < ?)"
                 " AND last_used < ?",
@@ -227,7 +223,7 @@ class SharedConversations:
 
     def _release(self, conversation_id: str, holder: str, memory: str | None) -> int | None:
         """Save the memory and give the lease back: the new version, or None if the lease was lost."""
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             saved = database.execute(
                 "UPDATE conversations SET memory = ?, version = version + 1, last_used = ?, holder = NULL,"
                 " held_until = NULL WHERE agent = ? AND id = ? AND holder = ?",
@@ -241,34 +237,5 @@ class SharedConversations:
             return int(version)
 
     def _query(self, sql: str, *parameters: object) -> list[tuple[Any, ...]]:
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             return database.execute(sql, parameters).fetchall()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """The file's connection inside a write transaction, for one thread at a time."""
-        with self._lock:
-            database = self._open()
-            database.execute("BEGIN IMMEDIATE")
-            try:
-                yield database
-            except BaseException:
-                database.execute("ROLLBACK")
-                raise
-            database.execute("COMMIT")
-
-    def _open(self) -> sqlite3.Connection:
-        if self._database is None:
-            try:
-                # Created readable by this user only (the journal files take its mode): it holds what
-                # callers said.
-                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-                database = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                database.execute("PRAGMA journal_mode=WAL")  # readers do not wait for a writer
-                database.execute(_SCHEMA)
-            except (OSError, sqlite3.Error) as error:
-                raise ConfigError(f"conversation store {self.path}: {error}") from error
-            self._database = database
-        return self._database
