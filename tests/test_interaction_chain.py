@@ -266,3 +266,26 @@ async def test_workers_relay_questions_whichever_worker_a_retry_reaches(tmp_path
                 assert result.structured_content is not None, result.content
                 assert result.structured_content["answer"] == "thanks"
     assert questions == ["First?", "Second?", "Third?"] * 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("era", ERAS)
+async def test_each_step_reaches_the_caller_as_a_log_message(era: str) -> None:
+    received: list[mcp_types.LoggingMessageNotificationParams] = []
+
+    async def log(params: mcp_types.LoggingMessageNotificationParams) -> None:
+        received.append(params)
+
+    boss = chain("trigger-elicitation-request", {})
+    served = agent_server(boss, step_log_level="notice")
+    async with (
+        boss,
+        Client(
+            served, mode=ERAS[era], elicitation_callback=answer_form, logging_callback=log, log_level="info"
+        ) as top,
+    ):
+        result = await top.call_tool("boss", {"task": "Ask the user."})
+    assert not result.is_error
+    lines = [(params.level, params.logger, params.data) for params in received]
+    assert ("notice", "boss", 'step 1: calling child(task="Call the tool.")') in lines, lines
+    assert ("notice", "boss", "step 2 done") in lines

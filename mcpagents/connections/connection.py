@@ -11,10 +11,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
-from math import inf
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -22,7 +20,6 @@ import anyio
 import httpx2
 import mcp_types
 from mcp import Client, MCPError
-from mcp.client.session import ClientRequestContext
 from mcp.client.subscriptions import (
     ListenNotSupportedError,
     PromptsListChanged,
@@ -31,24 +28,19 @@ from mcp.client.subscriptions import (
     ToolsListChanged,
 )
 from mcp.server import MCPServer, Server
-from mcp.shared.exceptions import MCPDeprecationWarning, UrlElicitationRequiredError
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcpagents import __version__
 from mcpagents.connections.interaction import (
-    ElicitationRequest,
     Interaction,
-    InteractionRefused,
-    SamplingRequest,
-    declined,
-    deliver_log,
-    log_message,
 )
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
+from mcpagents.connections.server_requests import CallInFlight, ClientOffer, ServerRequests
 from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
-from mcpagents.logs import LOG_LEVELS, LogLevel, ServerLog
+from mcpagents.logs import ServerLog
 from mcpagents.portal import spawn_detached
 
 ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -62,35 +54,6 @@ stream broke off (`SSE stream ended without a response`, `SSE stream failed: ...
 
 T = TypeVar("T")
 ListKind = Literal["tools", "resources", "prompts"]
-
-
-@dataclass(frozen=True)
-class ClientOffer:
-    """What the client offers one server besides calling it.
-
-    `interaction`: handlers of the collection's own, which answer before any call's; `sampling`:
-    whether the server may ask for completions at all (it is told so at connect); `roots`: the
-    folders it may work in (`None`: roots not offered); `log_level`: the least severe log messages
-    it should send (`None`: the server's default).
-    """
-
-    interaction: Interaction | None = None
-    sampling: bool = False
-    roots: tuple[mcp_types.Root, ...] | None = None
-    log_level: LogLevel | None = None
-
-
-class _Call:
-    """A tool call in flight: whose interaction it carries, and the deadline of its silence."""
-
-    def __init__(self, interaction: Interaction | None, silence: anyio.CancelScope, timeout: float) -> None:
-        self.interaction = interaction
-        self.silence = silence
-        self.timeout = timeout
-
-
-_calling: ContextVar[_Call | None] = ContextVar("mcpagents_calling", default=None)
-"""The call whose request the SDK is driving in this task (2026-07-28 input rounds run here)."""
 
 
 class _Attempt:
@@ -146,11 +109,12 @@ class Connection:
         on_resource_updated: ResourceUpdateHandler | None = None,
     ) -> None:
         self.spec = spec
-        self.offer = offer or ClientOffer()
         self.name = spec.display_name
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
         self.log = ServerLog(log_dir, self.name)
+        self.requests = ServerRequests(self.name, self.log, offer or ClientOffer())
+        """What the server asks of this client, answered for the calls in flight."""
         self._on_list_changed = on_list_changed
         self._on_resource_updated = on_resource_updated
         self._attempt: _Attempt | None = None
@@ -160,8 +124,6 @@ class Connection:
         self._owner_started = False
         self._handling = 0
         self._handled = anyio.Event()
-        self._calls: set[_Call] = set()
-        self._answering = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -257,16 +219,17 @@ class Connection:
         target = self.spec.open(attempt.link)
         if not isinstance(target, MCPServer | Server):
             target = attempt.guard = ResponseGuard(target, self.log, on_violation=on_violation)
-        offer = self.offer
+        requests = self.requests
+        offer = requests.offer
         async with Client(
             target,
             mode=self.spec.mode,
             client_info=mcp_types.Implementation(name="mcpagents", version=__version__),
             message_handler=self._handle_message,
-            elicitation_callback=self._elicit,
-            sampling_callback=self._sample if offer.sampling else None,
-            list_roots_callback=self._list_roots if offer.roots is not None else None,
-            logging_callback=self._log,
+            elicitation_callback=requests.elicit,
+            sampling_callback=requests.sample if offer.sampling else None,
+            list_roots_callback=requests.list_roots if offer.roots is not None else None,
+            logging_callback=requests.log,
             log_level=offer.log_level,
         ) as client:
             if offer.log_level and client.server_capabilities.logging and not _modern(client):
@@ -302,12 +265,12 @@ class Connection:
             with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
                 async def progress(progress: float, total: float | None, message: str | None) -> None:
-                    if not self._answering:
+                    if not self.requests.answering:
                         silence.deadline = anyio.current_time() + timeout
                     if on_progress is not None:
                         await on_progress(progress, total, message)
 
-                with self._in_flight(_Call(interaction, silence, timeout)):
+                with self.requests.in_flight(CallInFlight(interaction, silence, timeout)):
                     call_meta = cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None
                     try:
                         return await client.call_tool(
@@ -316,7 +279,7 @@ class Connection:
                     except MCPError as error:
                         if error.code != mcp_types.URL_ELICITATION_REQUIRED:
                             raise
-                        await self._open_required_pages(tool, error)
+                        await self.requests.open_required_pages(tool, error)
                     # Once the pages are seen to, the call is made again, as the error asks.
                     return await client.call_tool(tool, arguments, progress_callback=progress, meta=call_meta)
             raise ToolTimeoutError(
@@ -349,10 +312,10 @@ class Connection:
             with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
                 def heard() -> None:
-                    if not self._answering:
+                    if not self.requests.answering:
                         silence.deadline = anyio.current_time() + timeout
 
-                with self._in_flight(_Call(interaction, silence, timeout)):
+                with self.requests.in_flight(CallInFlight(interaction, silence, timeout)):
                     return await work(client, heard)
             raise ToolTimeoutError(
                 f"tool {tool!r} on server {self.name!r} sent no news of its task for {timeout:g} s"
@@ -412,128 +375,13 @@ class Connection:
                 continue
             raise await self._request_error(failure, attempt, what, tool=tool) from failure
 
-    @contextmanager
-    def _in_flight(self, call: _Call) -> Iterator[None]:
-        if self._answering:
-            call.silence.deadline = inf
-        self._calls.add(call)
-        token = _calling.set(call)
-        try:
-            yield
-        finally:
-            _calling.reset(token)
-            self._calls.discard(call)
-
-    # -- what the server asks --------------------------------------------------------------------
-
-    def _interaction(self) -> tuple[Interaction | None, str | None]:
-        """Whose handlers answer a request the server makes now, or why nobody's can.
-
-        The call being driven in this task (2026-07-28 input rounds) is known; a request pushed by a
-        2025-era server names no call, so it goes to the interaction all calls in flight share.
-        """
-        if (call := _calling.get()) is not None and call in self._calls:
-            return call.interaction, None
-        interactions = {id(call.interaction): call.interaction for call in self._calls}
-        if len(interactions) == 1:
-            return next(iter(interactions.values())), None
-        if not interactions:
-            return None, "no call of this client is in flight to ask on behalf of"
-        return None, f"{len(interactions)} callers have calls in flight and the request names none of them"
-
-    @contextmanager
-    def _answering_requests(self) -> Iterator[None]:
-        """While someone answers the server, the calls in flight are waiting, not silent."""
-        self._answering += 1
-        for call in self._calls:
-            call.silence.deadline = inf
-        try:
-            yield
-        finally:
-            self._answering -= 1
-            if not self._answering:
-                now = anyio.current_time()
-                for call in self._calls:
-                    call.silence.deadline = now + call.timeout
-
-    async def _elicit(
-        self, context: ClientRequestContext | None, params: mcp_types.ElicitRequestParams
-    ) -> mcp_types.ElicitResult | mcp_types.ErrorData:
-        own = self.offer.interaction
-        interaction, unknown = (own, None) if own and own.elicitation else self._interaction()
-        if interaction is None or interaction.elicitation is None:
-            reason = unknown or (interaction.decline_reason if interaction else Interaction.decline_reason)
-            self.log.note(f"elicitation declined: {reason}")
-            return declined(reason)
-        with self._answering_requests():
-            try:
-                return await interaction.elicitation(ElicitationRequest(self.name, params))
-            except InteractionRefused as refusal:
-                return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=str(refusal))
-
-    async def _open_required_pages(self, tool: str, error: MCPError) -> None:
-        """A `-32042` answer: the server needs pages opened (a sign-in, a payment) before the call.
-        Each goes to the call's elicitation handler, as a URL elicitation; `ToolError` unless all
-        are accepted."""
-        try:
-            pages = UrlElicitationRequiredError.from_error(error.error).elicitations
-        except ValidationError:
-            raise ToolError(
-                f"tool {tool!r} on server {self.name!r} asked for pages to be opened, in a malformed error:"
-                f" {describe_error(error.error)}",
-                tool=tool,
-                server=self.name,
-            ) from None
-        for page in pages:
-            answer = await self._elicit(None, page)
-            if isinstance(answer, mcp_types.ErrorData) or answer.action != "accept":
-                outcome = answer.message if isinstance(answer, mcp_types.ErrorData) else _DONE[answer.action]
-                raise ToolError(
-                    f"tool {tool!r} on server {self.name!r} needs this page opened first: {page.url}"
-                    f" ({page.message}); it was {outcome}",
-                    tool=tool,
-                    server=self.name,
-                )
-
-    async def _sample(
-        self, context: ClientRequestContext, params: mcp_types.CreateMessageRequestParams
-    ) -> mcp_types.CreateMessageResult | mcp_types.ErrorData:
-        own = self.offer.interaction
-        interaction, unknown = (own, None) if own and own.sampling else self._interaction()
-        if interaction is None or interaction.sampling is None:
-            reason = unknown or "no model or handler answers sampling requests here"
-            self.log.note(f"sampling refused: {reason}")
-            return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=f"sampling refused: {reason}")
-        with self._answering_requests():
-            try:
-                return await interaction.sampling(SamplingRequest(self.name, params))
-            except InteractionRefused as refusal:
-                message = f"sampling refused: {refusal}"
-                return mcp_types.ErrorData(code=mcp_types.INVALID_REQUEST, message=message)
-
-    async def _list_roots(self, context: ClientRequestContext) -> mcp_types.ListRootsResult:
-        return mcp_types.ListRootsResult(roots=list(self.offer.roots or ()))
-
     async def set_roots(self, roots: tuple[mcp_types.Root, ...]) -> None:
         """Offer other roots; a connected server is told they changed (`roots/list_changed`)."""
-        self.offer = ClientOffer(self.offer.interaction, self.offer.sampling, roots, self.offer.log_level)
+        self.requests.offer = replace(self.requests.offer, roots=roots)
         attempt = self._attempt
         if self.connected and attempt is not None and attempt.client is not None:
             with _deprecated_features():
                 await attempt.client.send_roots_list_changed()
-
-    async def _log(self, params: mcp_types.LoggingMessageNotificationParams) -> None:
-        least = self.offer.log_level
-        if least is not None and LOG_LEVELS.index(params.level) < LOG_LEVELS.index(least):
-            return  # a server that did not declare logging was never told the level
-        message = log_message(self.name, params)
-        self.log.note(str(message))
-        handlers = [self.offer.interaction] + [call.interaction for call in self._calls]
-        seen: set[int] = set()
-        for interaction in handlers:
-            if interaction is not None and interaction.on_log and id(interaction.on_log) not in seen:
-                seen.add(id(interaction.on_log))
-                await deliver_log(interaction.on_log, message)
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -700,7 +548,6 @@ class Connection:
         )
 
 
-_DONE = {"accept": "accepted", "decline": "declined", "cancel": "cancelled"}
 _LEGACY_LIST_CHANGES: dict[type[Any], ListKind] = {
     mcp_types.ToolListChangedNotification: "tools",
     mcp_types.ResourceListChangedNotification: "resources",

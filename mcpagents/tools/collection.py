@@ -26,7 +26,7 @@ from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import FileUrl
 
-from mcpagents.connections.connection import ClientOffer, Connection, ListKind
+from mcpagents.connections.connection import Connection, ListKind
 from mcpagents.connections.host_config import load_server_config
 from mcpagents.connections.interaction import (
     ElicitationHandler,
@@ -34,6 +34,7 @@ from mcpagents.connections.interaction import (
     LogHandler,
     SamplingHandler,
 )
+from mcpagents.connections.server_requests import ClientOffer
 from mcpagents.connections.specs import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
