@@ -16,6 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from mcpagents import ChatMessage, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
 from mcpagents.agents.caller import HeldRuns
@@ -270,7 +271,7 @@ async def test_workers_relay_questions_whichever_worker_a_retry_reaches(tmp_path
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("era", ERAS)
-async def test_each_step_reaches_the_caller_as_a_log_message(era: str) -> None:
+async def test_each_step_reaches_a_caller_that_asked_for_log_messages(era: str) -> None:
     received: list[mcp_types.LoggingMessageNotificationParams] = []
 
     async def log(params: mcp_types.LoggingMessageNotificationParams) -> None:
@@ -284,8 +285,29 @@ async def test_each_step_reaches_the_caller_as_a_log_message(era: str) -> None:
             served, mode=ERAS[era], elicitation_callback=answer_form, logging_callback=log, log_level="info"
         ) as top,
     ):
+        if era == "legacy":  # a 2025-era session asks for log messages by setting a level
+            with pytest.warns(MCPDeprecationWarning):
+                await top.set_logging_level("info")
         result = await top.call_tool("boss", {"task": "Ask the user."})
     assert not result.is_error
     lines = [(params.level, params.logger, params.data) for params in received]
     assert ("notice", "boss", 'step 1: calling child(task="Call the tool.")') in lines, lines
     assert ("notice", "boss", "step 2 done") in lines
+
+
+@pytest.mark.anyio
+async def test_a_2025_caller_that_set_no_level_gets_no_log_messages() -> None:
+    received: list[mcp_types.LoggingMessageNotificationParams] = []
+
+    async def log(params: mcp_types.LoggingMessageNotificationParams) -> None:
+        received.append(params)
+
+    boss = chain("trigger-elicitation-request", {})
+    served = agent_server(boss)
+    async with (
+        boss,
+        Client(served, mode="legacy", elicitation_callback=answer_form, logging_callback=log) as top,
+    ):
+        assert top.server_capabilities.logging is not None
+        result = await top.call_tool("boss", {"task": "Ask the user."})
+    assert not result.is_error and received == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,7 +55,7 @@ from mcpagents.agents.served_tasks import (
 )
 from mcpagents.connections.interaction import Interaction
 from mcpagents.errors import ConfigError, MCPAgentsError, ToolArgumentError
-from mcpagents.logs import LogLevel
+from mcpagents.logs import LOG_LEVELS, LogLevel
 from mcpagents.tools.arguments import ArgumentChecker
 from mcpagents.tools.tool import Tool
 
@@ -171,6 +172,7 @@ def agent_server(
     held_runs = held_runs if held_runs is not None else HeldRuns()
     board = tasks if tasks is not None else MemoryTaskBoard()
     task_runs: dict[str, HeldRun] = {}
+    session_levels = _SessionLevels()
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams | None
@@ -255,10 +257,24 @@ def agent_server(
             nonlocal progress
             progress += 1
             await ctx.session.report_progress(progress, None, message)
-            if step_log_level is not None:
+            if step_log_level is not None and wants_log(ctx, step_log_level):
                 await send_log(ctx, step_log_level, message, logger=name)
 
         return report
+
+    def wants_log(ctx: ServerRequestContext[Any], level: LogLevel) -> bool:
+        """2026-07-28 callers opt in per request (the SDK applies it); a 2025-era caller gets log
+        messages once it has set a level for its session, at that level and above."""
+        if is_modern(ctx):
+            return True
+        least = session_levels.get(ctx)
+        return least is not None and LOG_LEVELS.index(level) >= LOG_LEVELS.index(least)
+
+    async def set_level(
+        ctx: ServerRequestContext[Any], params: mcp_types.SetLevelRequestParams
+    ) -> mcp_types.EmptyResult:
+        session_levels.set(ctx, params.level)
+        return mcp_types.EmptyResult()
 
     def _held_reporter(held: HeldRun) -> Callable[[str], Awaitable[None]]:
         async def report(message: str) -> None:
@@ -416,11 +432,35 @@ def agent_server(
     # Registered as a plain handler: the SDK's `on_call_tool` type leaves out task results.
     server.add_request_handler("tools/call", mcp_types.CallToolRequestParams, call_tool)
     server.middleware.append(task_calls)
+    if step_log_level is not None:
+        server.add_request_handler("logging/setLevel", mcp_types.SetLevelRequestParams, set_level)
     server.add_request_handler("tasks/get", mcp_types.GetTaskRequestParams, get_task)
     server.add_request_handler("tasks/result", mcp_types.GetTaskPayloadRequestParams, task_result)
     server.add_request_handler("tasks/cancel", mcp_types.CancelTaskRequestParams, cancel_task)
     server.add_request_handler("tasks/list", mcp_types.PaginatedRequestParams, list_tasks)
     return server
+
+
+class _SessionLevels:
+    """The log level each 2025-era connection set (`logging/setLevel`), for as long as it lives.
+
+    A request's `ServerSession` is made for that request alone; what stays for the connection is
+    the client's `initialize` params, which key the level here."""
+
+    def __init__(self) -> None:
+        self._levels: dict[int, LogLevel] = {}
+
+    def set(self, ctx: ServerRequestContext[Any], level: LogLevel) -> None:
+        connection = ctx.session.client_params
+        if connection is None:
+            return
+        if id(connection) not in self._levels:
+            weakref.finalize(connection, self._levels.pop, id(connection), None)
+        self._levels[id(connection)] = level
+
+    def get(self, ctx: ServerRequestContext[Any]) -> LogLevel | None:
+        connection = ctx.session.client_params
+        return None if connection is None else self._levels.get(id(connection))
 
 
 class _AgentServer(Server[Any]):
