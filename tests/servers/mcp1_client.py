@@ -55,6 +55,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
         ) as session,
     ):
         initialized = await session.initialize()
+        await session.set_logging_level("info")  # how a 2025-era client asks for log messages
         result = await session.call_tool(options.tool, json.loads(options.arguments))
     texts = [block.text for block in result.content if isinstance(block, types.TextContent)]
     outcome = {"is_error": result.isError, "text": texts, "structured": result.structuredContent}
