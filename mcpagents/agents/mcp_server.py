@@ -20,7 +20,6 @@ import mcp_types
 from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
-from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
@@ -44,13 +43,9 @@ from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
 from mcpagents.agents.run_relay import follow_elsewhere
 from mcpagents.agents.served_tasks import (
-    DEFAULT_TASK_TTL_MS,
-    POLL_INTERVAL_MS,
-    TERMINAL,
     MemoryTaskBoard,
+    ServedTasks,
     TaskBoard,
-    TaskRecord,
-    related,
     tasks_capability,
 )
 from mcpagents.connections.interaction import Interaction
@@ -148,7 +143,7 @@ def agent_server(
     sampling: Literal["caller", "model"] = "caller",
     step_log_level: LogLevel | None = "info",
     held_runs: HeldRuns | None = None,
-    tasks: TaskBoard | None = None,
+    task_board: TaskBoard | None = None,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
 
@@ -161,7 +156,7 @@ def agent_server(
     requests too, unless `sampling="model"`, which answers them with the agent's own model. Each
     step is also sent to the caller as a log message at `step_log_level` (None: not sent).
     `held_runs` keeps the runs of 2026-07-28 calls that wait for their caller's answers. A 2025-era
-    caller may run a call as a task (see `mcpagents.agents.served_tasks`), recorded on `tasks`.
+    caller may run a call as a task (see `mcpagents.agents.served_tasks`), recorded on `task_board`.
     """
     if not agent.name or not agent.description:
         raise ConfigError("an agent served as a tool needs a `name` and a `description`")
@@ -170,8 +165,7 @@ def agent_server(
     in_flight = runs if runs is not None else RunsInFlight()
     checker = ArgumentChecker(name, _CHECKED_SCHEMA)
     held_runs = held_runs if held_runs is not None else HeldRuns()
-    board = tasks if tasks is not None else MemoryTaskBoard()
-    task_runs: dict[str, HeldRun] = {}
+    tasks = ServedTasks(task_board if task_board is not None else MemoryTaskBoard(), held_runs)
     session_levels = _SessionLevels()
 
     async def list_tools(
@@ -225,15 +219,15 @@ def agent_server(
         if arguments.get("context", "").strip():
             task = f"{task}\n\nContext:\n{arguments['context']}"
         relay_sampling = sampling == "caller"
+        capabilities = caller_capabilities(ctx)
+
+        def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
+            interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
+            return execute(task, conversation_id, chain, interaction, _held_reporter(held))
+
         if params.task is not None and not is_modern(ctx):
-            return start_task(ctx, params.task, task, conversation_id, chain, relay_sampling)
+            return tasks.start(params.task, held_run)
         if is_modern(ctx):
-            capabilities = caller_capabilities(ctx)
-
-            def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
-                interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
-                return execute(task, conversation_id, chain, interaction, _held_reporter(held))
-
             return await _drive(held_runs.start(held_run), ctx)
         interaction = pushing_caller(ctx, relay_sampling=relay_sampling)
         return await execute(task, conversation_id, chain, interaction, _reporter(ctx))
@@ -318,86 +312,6 @@ def agent_server(
         assert result is not None
         return _answer(result, chain.trace_id)
 
-    def start_task(
-        ctx: ServerRequestContext[Any],
-        metadata: mcp_types.TaskMetadata,
-        task: str,
-        conversation_id: str | None,
-        chain: CallChain,
-        relay_sampling: bool,
-    ) -> mcp_types.CreateTaskResult:
-        record = TaskRecord.new(metadata.ttl if metadata.ttl is not None else DEFAULT_TASK_TTL_MS)
-        board.save(record)
-        capabilities = caller_capabilities(ctx)
-
-        def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
-            interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
-            return execute(task, conversation_id, chain, interaction, _held_reporter(held))
-
-        def follow(held: HeldRun) -> None:
-            nonlocal record
-            kept = board.load(record.task_id)
-            if kept is not None and kept.status == "cancelled" and not held.cancelled:
-                held.cancel()  # another worker was asked to cancel it
-            record = record.updated_to(held.status, held.last_message, held.result)
-            board.save(record)
-            if held.result is not None:
-                task_runs.pop(record.task_id, None)  # its result is on the board from now on
-
-        task_runs[record.task_id] = held_runs.start(held_run, on_change=follow)
-        return mcp_types.CreateTaskResult(task=record.task())
-
-    async def get_task(
-        ctx: ServerRequestContext[Any], params: mcp_types.GetTaskRequestParams
-    ) -> mcp_types.GetTaskResult:
-        return mcp_types.GetTaskResult(**_known_task(params.task_id).task().model_dump())
-
-    async def list_tasks(
-        ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams
-    ) -> mcp_types.ListTasksResult:
-        return mcp_types.ListTasksResult(tasks=[record.task() for record in board.records()])
-
-    async def cancel_task(
-        ctx: ServerRequestContext[Any], params: mcp_types.CancelTaskRequestParams
-    ) -> mcp_types.CancelTaskResult:
-        record = _known_task(params.task_id)
-        if record.status in TERMINAL:
-            raise MCPError(mcp_types.INVALID_PARAMS, f"task {params.task_id!r} is already {record.status}")
-        record = record.updated_to("cancelled", "cancelled by the caller")
-        board.save(record)
-        if (held := task_runs.get(params.task_id)) is not None:
-            held.cancel()
-        return mcp_types.CancelTaskResult(**record.task().model_dump())
-
-    async def task_result(
-        ctx: ServerRequestContext[Any], params: mcp_types.GetTaskPayloadRequestParams
-    ) -> mcp_types.CallToolResult:
-        record = _known_task(params.task_id)
-        held = task_runs.get(params.task_id)
-        if held is not None:
-            metadata = ServerMessageMetadata(related_request_id=ctx.request_id)
-
-            async def ask(request: mcp_types.InputRequest) -> mcp_types.Result:
-                assert request.params is not None
-                tied = request.model_copy(
-                    update={"params": request.params.model_copy(update={"meta": related(params.task_id)})}
-                )
-                answer_type = _ANSWER_TYPES[type(request)]
-                return await ctx.session.send_request(tied, answer_type, metadata=metadata)
-
-            outcome = await held.drive(_reporter(ctx), ask=ask)
-            assert isinstance(outcome, mcp_types.CallToolResult)
-            result = outcome
-        else:
-            while record.status not in TERMINAL:  # run by another worker: follow its record
-                await anyio.sleep(POLL_INTERVAL_MS / 1000)
-                record = _known_task(params.task_id)
-            if record.result is None:
-                result = _error(f"task {params.task_id!r} was {record.status}: {record.status_message}")
-            else:
-                result = mcp_types.CallToolResult.model_validate(record.result, by_name=False)
-        return result.model_copy(update={"meta": {**(result.meta or {}), **related(params.task_id)}})
-
     async def task_calls(ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
         """Task-augmented calls are answered here: the SDK would refuse a task as a `tools/call`
         result (it knows only `CallToolResult` for that method)."""
@@ -410,12 +324,6 @@ def agent_server(
             raise MCPError(mcp_types.INVALID_PARAMS, f"invalid tools/call params: {error}") from None
         result = await call_tool(ctx, params)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-    def _known_task(task_id: str) -> TaskRecord:
-        record = board.load(task_id)
-        if record is None:
-            raise MCPError(mcp_types.INVALID_PARAMS, f"no task {task_id!r} here (it may have expired)")
-        return record
 
     def input_schema(tool: str) -> dict[str, Any] | None:
         return AGENT_INPUT_SCHEMA if tool == name else None
@@ -434,10 +342,7 @@ def agent_server(
     server.middleware.append(task_calls)
     if step_log_level is not None:
         server.add_request_handler("logging/setLevel", mcp_types.SetLevelRequestParams, set_level)
-    server.add_request_handler("tasks/get", mcp_types.GetTaskRequestParams, get_task)
-    server.add_request_handler("tasks/result", mcp_types.GetTaskPayloadRequestParams, task_result)
-    server.add_request_handler("tasks/cancel", mcp_types.CancelTaskRequestParams, cancel_task)
-    server.add_request_handler("tasks/list", mcp_types.PaginatedRequestParams, list_tasks)
+    tasks.serve_on(server, _reporter)
     return server
 
 
@@ -471,13 +376,6 @@ class _AgentServer(Server[Any]):
         if kwargs.get("protocol_version") not in MODERN_PROTOCOL_VERSIONS:
             capabilities.tasks = tasks_capability()
         return capabilities
-
-
-_ANSWER_TYPES: dict[type[Any], type[mcp_types.Result]] = {
-    mcp_types.ElicitRequest: mcp_types.ElicitResult,
-    mcp_types.CreateMessageRequest: mcp_types.CreateMessageResult,
-    mcp_types.ListRootsRequest: mcp_types.ListRootsResult,
-}
 
 
 def run_annotations(tools: Sequence[Tool]) -> mcp_types.ToolAnnotations:

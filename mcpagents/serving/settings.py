@@ -120,7 +120,7 @@ class ServerSettings:
             "sampling": self.sampling,
             "step_log_level": self.step_log_level,
             "held_runs": HeldRuns(self.answer_wait, relay=self.run_relay(agent)),
-            "tasks": self.task_board(agent),
+            "task_board": self.task_board(agent),
         }
 
     def run_relay(self, agent: str) -> RunRelay | None:
@@ -148,7 +148,7 @@ class ServedAgentOptions(TypedDict):
     sampling: Literal["caller", "model"]
     step_log_level: LogLevel | None
     held_runs: HeldRuns
-    tasks: TaskBoard
+    task_board: TaskBoard
 
 
 DEFAULTS = ServerSettings()
