@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import CALC_SERVER
+from tests.conftest import CALC_SERVER, peer
 
 MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 CALC = ["--", sys.executable, str(CALC_SERVER)]
@@ -71,3 +71,17 @@ def test_errors_have_messages_and_exit_codes() -> None:
 def test_one_tool_is_counted_in_the_singular() -> None:
     listing = run("tools", "--include", "add", *CALC)
     assert listing.stdout.splitlines()[0].endswith("; 2026-07-28, 1 tool)")
+
+
+def test_call_answers_a_servers_question_from_stdin_or_declines() -> None:
+    server = ["--", peer("mcp-server-everything"), "stdio"]
+    asked = ["call", "trigger-url-elicitation", "url=https://example.org/sign-in"]
+    answered = subprocess.run(
+        [MCPAGENTS, *asked, "--input", *server], input="\n", capture_output=True, text=True, timeout=60
+    )
+    assert answered.returncode == 0, answered.stderr
+    assert "Open this address to continue: https://example.org/sign-in" in answered.stderr
+    assert '"action": "accept"' in answered.stdout
+    declined = subprocess.run([MCPAGENTS, *asked, *server], capture_output=True, text=True, timeout=60)
+    assert "mcpagents call has nobody to ask: its input is not a terminal" in declined.stdout
+    assert '"action": "decline"' in declined.stdout

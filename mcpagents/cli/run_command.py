@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from mcpagents.agents.registry import agent_type, agent_type_names
 from mcpagents.cli import tool_commands
 from mcpagents.cli.argument_types import positive_int
+from mcpagents.cli.asking import add_input_options, interaction_of
 from mcpagents.cli.exit_codes import EXIT_OK, EXIT_TOOL_ERROR
 from mcpagents.logs import LOG_LEVELS
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
     from mcpagents.agents.results import RunResult
-    from mcpagents.connections.interaction import Interaction
 
 _EXAMPLES = """\
 The steps go to stderr and the final answer to stdout (JSON when it is structured).
@@ -45,17 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--max-steps", type=positive_int, metavar="N", help="the most steps the run may take")
     run.add_argument("--json", action="store_true", help="print the whole run (a RunResult) as JSON")
     run.add_argument("--quiet", action="store_true", help="do not show the steps")
-    asking = run.add_mutually_exclusive_group()
-    asking.add_argument(
-        "--no-input",
-        action="store_true",
-        help="never ask on the terminal: servers' questions are declined (default when stdin is no tty)",
-    )
-    asking.add_argument(
-        "--input",
-        action="store_true",
-        help="answer servers' questions from stdin even when it is no terminal",
-    )
+    add_input_options(run)
     run.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
@@ -77,20 +67,12 @@ def _run(options: argparse.Namespace) -> int:
     agent.console = AgentConsole(verbosity, Console(stderr=True))  # stdout holds only the answer
     with agent:
         result = agent.run(
-            task, max_steps=options.max_steps, return_full_result=True, interaction=_interaction(options)
+            task,
+            max_steps=options.max_steps,
+            return_full_result=True,
+            interaction=interaction_of(options, "run"),
         )
     return _report(result, as_json=options.json)
-
-
-def _interaction(options: argparse.Namespace) -> Interaction:
-    """The person at the terminal answers the servers' questions, unless there is none."""
-    from mcpagents.agents.terminal_input import TerminalInput
-    from mcpagents.connections.interaction import Interaction
-
-    if options.input or (not options.no_input and sys.stdin.isatty()):
-        return Interaction(elicitation=TerminalInput(output=sys.stderr))
-    why = "--no-input was given" if options.no_input else "its input is not a terminal"
-    return Interaction(decline_reason=f"mcpagents run has nobody to ask: {why}")
 
 
 def _spec_and_task(spec: str | None, task: str) -> tuple[Path | None, str]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcpagents.cli.asking import add_input_options, interaction_of
 from mcpagents.connections.specs import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="where images and audio the tool returns are saved (default: $MCPAGENTS_MEDIA_DIR,"
         " else mcpagents-media-UID in the temporary folder)",
     )
+    add_input_options(call)
     call.set_defaults(run=_call_tool)
 
 
@@ -128,7 +130,10 @@ def _call_tool(options: argparse.Namespace) -> int:
     with collection(options) as tools:
         tool = tools[options.tool]
         value = tool.call_with(
-            _parse_arguments(tool, options.arguments), on_progress=_show, timeout=options.timeout
+            _parse_arguments(tool, options.arguments),
+            on_progress=_show,
+            timeout=options.timeout,
+            interaction=interaction_of(options, "call"),
         )
     print(_shown(value, Path(options.save_dir) if options.save_dir else None))
     return 0
