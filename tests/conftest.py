@@ -7,14 +7,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import anyio
 import pytest
 
 from mcpagents import StdioServer
+
+T = TypeVar("T")
 
 TESTS = Path(__file__).parent
 CALC_SERVER = TESTS / "servers" / "calc_server.py"
@@ -119,3 +122,25 @@ def inspector(*arguments: str, home: Path) -> Any:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
+
+
+class Arrivals(Generic[T]):
+    """Collects what a callback receives; lets a test wait until enough has arrived (notifications
+    are delivered beside the call, so they may still be on their way when it returns)."""
+
+    def __init__(self) -> None:
+        self.items: list[T] = []
+        self._arrived = anyio.Event()
+
+    def __call__(self, item: T) -> None:
+        self.items.append(item)
+        self._arrived.set()
+
+    async def wait_until(self, condition: Callable[[list[T]], bool], seconds: float = 20) -> None:
+        with anyio.fail_after(seconds):
+            while not condition(self.items):
+                await self._arrived.wait()
+                self._arrived = anyio.Event()
+
+    async def wait_for(self, count: int) -> None:
+        await self.wait_until(lambda items: len(items) >= count)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import mcp_types
 import pytest
 
@@ -29,7 +28,7 @@ from mcpagents.connections.interaction import (
 )
 from mcpagents.connections.specs import InProcessServer
 from mcpagents.tools.local import local_server
-from tests.conftest import peer
+from tests.conftest import Arrivals, peer
 
 FORM = {
     "name": "Ada",
@@ -89,30 +88,18 @@ async def sample_scripted(request: SamplingRequest) -> mcp_types.CreateMessageRe
     )
 
 
-class LogSink:
-    """Collects a server's log messages; lets a test wait for one that says something."""
+def said(logs: Arrivals[LogMessage], text: str) -> int:
+    """How many of the log messages say `text`."""
+    return sum(text in str(message.data) for message in logs.items)
 
-    def __init__(self) -> None:
-        self.messages: list[LogMessage] = []
-        self._arrived = anyio.Event()
 
-    def __call__(self, message: LogMessage) -> None:
-        self.messages.append(message)
-        self._arrived.set()
-
-    def count(self, text: str) -> int:
-        return sum(text in str(message.data) for message in self.messages)
-
-    async def wait_for(self, text: str, more_than: int = 0) -> None:
-        with anyio.fail_after(20):
-            while self.count(text) <= more_than:
-                await self._arrived.wait()
-                self._arrived = anyio.Event()
+async def wait_for_saying(logs: Arrivals[LogMessage], text: str, more_than: int = 0) -> None:
+    await logs.wait_until(lambda messages: said(logs, text) > more_than)
 
 
 @pytest.mark.anyio
 async def test_elicitation_sampling_roots_and_logs_over_stdio(tmp_path: Path) -> None:
-    logs = LogSink()
+    logs = Arrivals[LogMessage]()
     server = everything_stdio(roots=[str(tmp_path)])
     async with ToolCollection.from_mcp(
         server, elicitation=answer_form, sampling=sample_scripted, on_log=logs, log_level="debug"
@@ -123,17 +110,17 @@ async def test_elicitation_sampling_roots_and_logs_over_stdio(tmp_path: Path) ->
         assert "User provided the requested information" in answered and "Name: Ada" in answered
         sampled = await tools["trigger-sampling-request"].acall(prompt="hello")
         assert "echoed <Resource trigger-sampling-request context: hello>" in sampled
-        await logs.wait_for("Roots updated")
+        await wait_for_saying(logs, "Roots updated")
         assert tmp_path.as_uri() in await tools["get-roots-list"].acall()
         other = tmp_path / "other"
         other.mkdir()
-        updates = logs.count("Roots updated")
+        updates = said(logs, "Roots updated")
         await tools.aset_roots([other])
-        await logs.wait_for("Roots updated", more_than=updates)  # it asked again once told
+        await wait_for_saying(logs, "Roots updated", more_than=updates)  # it asked again once told
         assert other.as_uri() in await tools["get-roots-list"].acall()
         await tools["toggle-simulated-logging"].acall()
-        await logs.wait_for("level")  # one of its simulated messages, of a random level
-    assert all(message.server == "everything" for message in logs.messages)
+        await wait_for_saying(logs, "level")  # one of its simulated messages, of a random level
+    assert all(message.server == "everything" for message in logs.items)
     assert "Roots updated" in (tools._log_dir / "everything.log").read_text()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import anyio
 import mcp_types
@@ -25,36 +25,15 @@ from mcpagents.connections.interaction import (
     accepted,
 )
 from mcpagents.tools.tool import Progress
-from tests.conftest import MCPAGENTS, TESTS, mcp1_python
+from tests.conftest import MCPAGENTS, TESTS, Arrivals, mcp1_python
 
 SERVER = TESTS / "servers" / "fastmcp1_interactive.py"
 CLIENT = TESTS / "servers" / "mcp1_client.py"
 BOOKING = {"name": "Ada", "guests": 3, "vegetarian": True}
 
-T = TypeVar("T")
-
 
 def fastmcp1(**options: Any) -> StdioServer:
     return StdioServer(mcp1_python(), [str(SERVER)], name="fastmcp1", **options)
-
-
-class Arrivals(Generic[T]):
-    """Collects what a callback receives; lets a test wait until enough has arrived (notifications
-    are delivered beside the call, so they may still be on their way when it returns)."""
-
-    def __init__(self) -> None:
-        self.items: list[T] = []
-        self._arrived = anyio.Event()
-
-    def __call__(self, item: T) -> None:
-        self.items.append(item)
-        self._arrived.set()
-
-    async def wait_for(self, count: int) -> None:
-        with anyio.fail_after(10):
-            while len(self.items) < count:
-                await self._arrived.wait()
-                self._arrived = anyio.Event()
 
 
 class Handlers:
