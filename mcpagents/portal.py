@@ -381,11 +381,13 @@ class SharedPortal:
         `_CANCEL_GRACE_SECONDS` at most."""
         self.loop.call_soon_threadsafe(self._cancel_task, future)
         waiter = threading.Timer(_CANCEL_GRACE_SECONDS, self._give_up, args=(future,))
+        waiter.name = "mcpagents-cancel-grace"
         waiter.start()
         try:
             self._drive_until(future)
         finally:
             waiter.cancel()
+            waiter.join()  # leave no thread behind the call
 
     def _give_up(self, future: concurrent.futures.Future[Any]) -> None:
         if not future.done():
