@@ -159,23 +159,28 @@ class SharedPortal:
     async def acall(self, function: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         if running_loop() is self.loop:
             return await function(*args, **kwargs)
-        return await asyncio.wrap_future(self._hand_over(function, *args, **kwargs))
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._hand_over(future, function, *args, **kwargs)
+        return await asyncio.wrap_future(future)
 
     def call(self, function: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         current = running_loop()
         if current is self.loop:
             raise UsageError(INSIDE_THE_LOOP)
+        # The future exists before its call is submitted, so that a Ctrl-C at any point after
+        # (even before the call starts) finds it and stops the work.
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
         if current is not None:  # this thread runs another loop (Jupyter), so it cannot drive this one
-            handed_over = self._hand_over(function, *args, **kwargs)
             try:
-                return handed_over.result()
+                self._hand_over(future, function, *args, **kwargs)
+                return future.result()
             except BaseException:
-                handed_over.cancel()  # e.g. Ctrl-C while waiting: stop the work too
+                future.cancel()  # e.g. Ctrl-C while waiting: stop the work too
                 raise
         if self._claim():
             return self._drive(_call(function, *args, **kwargs))
-        future = self._submit(function, *args, **kwargs)
         try:
+            self._submit(future, function, *args, **kwargs)
             self._drive_until(future)
             return future.result()
         except BaseException:
@@ -333,32 +338,40 @@ class SharedPortal:
     # -- calls handed to whoever drives -----------------------------------------------------------
 
     def _submit(
-        self, function: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
-    ) -> concurrent.futures.Future[T]:
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self,
+        future: concurrent.futures.Future[T],
+        function: Callable[P, Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        """Start `function(...)` on the loop, its outcome to `future` (unless `future` is done first)."""
         future.add_done_callback(self._on_done)
 
         def start() -> None:
+            if future.done():  # given up before it started
+                return
             task = self.loop.create_task(_call(function, *args, **kwargs))
             self._tasks[future] = task
             task.add_done_callback(lambda done: self._settle(future, done))
 
         self.loop.call_soon_threadsafe(start)
-        return future
 
     def _hand_over(
-        self, function: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
-    ) -> concurrent.futures.Future[T]:
+        self,
+        future: concurrent.futures.Future[T],
+        function: Callable[P, Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
         """Submit a call for a thread that cannot drive: the background thread drives until it is done
         (unless a caller drives meanwhile)."""
         if self._closing:
             raise UsageError("the shared portal is shut down: no thread drives its loop for other loops")
-        future = self._submit(function, *args, **kwargs)
+        self._submit(future, function, *args, **kwargs)
         with self._state:
             if not future.done():
                 self._handed_over.add(future)
                 self._state.notify_all()
-        return future
 
     def _settle(self, future: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
         self._tasks.pop(future, None)
@@ -405,6 +418,8 @@ class SharedPortal:
         task = self._tasks.get(future)
         if task is not None:
             task.cancel()
+        else:  # not started: it never will be
+            future.cancel()
 
 
 @contextmanager
