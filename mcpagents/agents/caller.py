@@ -127,8 +127,7 @@ class HeldRun:
         self._progress: deque[str] = deque(maxlen=_KEPT_PROGRESS)
         self._changed = anyio.Event()
         self.last_message: str | None = None
-        self.on_change: Callable[[HeldRun], None] | None = None
-        """Called whenever the run's status, progress or questions change."""
+        self._followers: list[Callable[[HeldRun], None]] = []
 
     def interaction(self, capabilities: mcp_types.ClientCapabilities, *, relay_sampling: bool) -> Interaction:
         async def elicit(request: ElicitationRequest) -> mcp_types.ElicitResult:
@@ -154,6 +153,10 @@ class HeldRun:
             await question.answered.wait()
         self._questions.pop(key, None)
         return question.answer if isinstance(question.answer, answer_type) else None
+
+    def follow(self, follower: Callable[[HeldRun], None]) -> None:
+        """Call `follower` whenever the run's status, progress or questions change."""
+        self._followers.append(follower)
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -228,8 +231,8 @@ class HeldRun:
 
     def _poke(self) -> None:
         self._changed.set()
-        if self.on_change is not None:
-            self.on_change(self)
+        for follower in self._followers:
+            follower(self)
 
 
 class HeldRuns:
@@ -241,16 +244,12 @@ class HeldRuns:
         """Shared with the other workers of the server, when there are any (see `run_relay`)."""
         self._runs: dict[str, HeldRun] = {}
 
-    def start(
-        self,
-        run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]],
-        *,
-        on_change: Callable[[HeldRun], None] | None = None,
-    ) -> HeldRun:
-        """Start `run` in the background, held under a new token; `on_change` follows its status."""
+    def start(self, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]]) -> HeldRun:
+        """Start `run` in the background, held under a new token."""
         self._drop_uncollected()
         held = HeldRun(secrets.token_urlsafe(24), self.answer_wait)
-        held.on_change = on_change if self.relay is None else self._mirrored(held, self.relay, on_change)
+        if self.relay is not None:
+            self._mirror(held, self.relay)
         self._runs[held.token] = held
 
         async def execute() -> None:
@@ -272,9 +271,7 @@ class HeldRuns:
         """The caller has the run's result: nobody comes back for it."""
         self._forget(held.token)
 
-    def _mirrored(
-        self, held: HeldRun, relay: RunRelay, on_change: Callable[[HeldRun], None] | None
-    ) -> Callable[[HeldRun], None]:
+    def _mirror(self, held: HeldRun, relay: RunRelay) -> None:
         """Publish the run's questions and result for the other workers, and take their answers."""
         published: list[tuple[tuple[str, ...], bool]] = []
 
@@ -285,8 +282,6 @@ class HeldRuns:
                 published.append(state)
                 result = None if changed.result is None else dumped(changed.result)
                 relay.publish(changed.token, {key: dumped(q.request) for key, q in questions.items()}, result)
-            if on_change is not None:
-                on_change(changed)
 
         async def take_answers() -> None:
             while not held.finished.is_set():
@@ -296,8 +291,8 @@ class HeldRuns:
                     await held.finished.wait()
 
         relay.publish(held.token, {}, None)
+        held.follow(mirror)
         spawn_detached(take_answers())
-        return mirror
 
     def _forget(self, token: str) -> None:
         self._runs.pop(token, None)

@@ -22,6 +22,8 @@ DEFAULT_MAX_DEPTH = 8
 DEFAULT_ANSWER_WAIT = 600.0
 """Seconds a run waits for its caller to answer a question (2026-07-28 callers: to come back with
 the answers) before it goes on without."""
+DEFAULT_TASK_AFTER = 5.0
+"""Seconds a 2026-07-28 call whose caller accepts tasks waits for its run before becoming a task."""
 
 
 class ChainError(AgentError):

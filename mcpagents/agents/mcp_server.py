@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from mcpagents.agents.caller import (
     pushing_caller,
     send_log,
 )
-from mcpagents.agents.chain import DEFAULT_MAX_DEPTH, CallChain, ChainError, current_chain
+from mcpagents.agents.chain import DEFAULT_MAX_DEPTH, DEFAULT_TASK_AFTER, CallChain, ChainError, current_chain
 from mcpagents.agents.conversation_store import (
     MAX_ID_CHARACTERS,
     Conversations,
@@ -41,7 +42,7 @@ from mcpagents.agents.conversation_store import (
 )
 from mcpagents.agents.memory import ActionStep, PlanningStep
 from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
-from mcpagents.agents.run_relay import follow_elsewhere
+from mcpagents.agents.run_relay import dumped, follow_elsewhere
 from mcpagents.agents.served_tasks import (
     MemoryTaskBoard,
     ServedTasks,
@@ -49,6 +50,7 @@ from mcpagents.agents.served_tasks import (
     tasks_capability,
 )
 from mcpagents.connections.interaction import Interaction
+from mcpagents.connections.tasks_extension import TASKS_EXTENSION, declares_tasks
 from mcpagents.errors import ConfigError, MCPAgentsError, ToolArgumentError
 from mcpagents.logs import LOG_LEVELS, LogLevel
 from mcpagents.tools.arguments import ArgumentChecker
@@ -58,6 +60,11 @@ if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
 
 logger = logging.getLogger("mcpagents")
+
+CallOutcome = (
+    mcp_types.CallToolResult | mcp_types.InputRequiredResult | mcp_types.CreateTaskResult | dict[str, Any]
+)
+"""What a call is answered with: its result, its questions, or a task (a dict: the extension's shape)."""
 
 AGENT_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -144,6 +151,7 @@ def agent_server(
     step_log_level: LogLevel | None = "info",
     held_runs: HeldRuns | None = None,
     task_board: TaskBoard | None = None,
+    task_after: float = DEFAULT_TASK_AFTER,
 ) -> Server[Any]:
     """A low-level MCP server whose single tool runs `agent`.
 
@@ -155,8 +163,10 @@ def agent_server(
     What the agent's tool servers ask goes to the caller (see `mcpagents.agents.caller`); sampling
     requests too, unless `sampling="model"`, which answers them with the agent's own model. Each
     step is also sent to the caller as a log message at `step_log_level` (None: not sent).
-    `held_runs` keeps the runs of 2026-07-28 calls that wait for their caller's answers. A 2025-era
-    caller may run a call as a task (see `mcpagents.agents.served_tasks`), recorded on `task_board`.
+    `held_runs` keeps the runs of 2026-07-28 calls that wait for their caller's answers. Calls may
+    become tasks (see `mcpagents.agents.served_tasks`), recorded on `task_board`: a 2025-era call
+    that asks to, and a 2026-07-28 call whose caller declares the Tasks extension once its run has
+    gone on for `task_after` seconds.
     """
     if not agent.name or not agent.description:
         raise ConfigError("an agent served as a tool needs a `name` and a `description`")
@@ -185,7 +195,7 @@ def agent_server(
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
-    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult | mcp_types.CreateTaskResult:
+    ) -> CallOutcome:
         if params.name != name:
             return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
         if params.request_state is not None:
@@ -203,7 +213,7 @@ def agent_server(
                     " --conversation-store; call again without it"
                 )
             held.answer(params.input_responses or {})
-            return await _drive(held, ctx)
+            return await _drive(held, ctx, within=_window(ctx))
         given = params.arguments or {}
         try:
             arguments = checker.check(
@@ -228,21 +238,27 @@ def agent_server(
         if params.task is not None and not is_modern(ctx):
             return tasks.start(params.task, held_run)
         if is_modern(ctx):
-            return await _drive(held_runs.start(held_run), ctx)
+            return await _drive(held_runs.start(held_run), ctx, within=_window(ctx))
         interaction = pushing_caller(ctx, relay_sampling=relay_sampling)
         return await execute(task, conversation_id, chain, interaction, _reporter(ctx))
 
+    def _window(ctx: ServerRequestContext[Any]) -> float | None:
+        """How long a 2026-07-28 call waits for its run before it becomes a task (None: to the end)."""
+        return task_after if declares_tasks(caller_capabilities(ctx)) else None
+
     async def _drive(
-        held: HeldRun, ctx: ServerRequestContext[Any]
-    ) -> mcp_types.CallToolResult | mcp_types.InputRequiredResult:
+        held: HeldRun, ctx: ServerRequestContext[Any], within: float | None = None
+    ) -> CallOutcome:
         try:
-            outcome = await held.drive(_reporter(ctx))
+            with anyio.move_on_after(within if within is not None else math.inf):
+                outcome = await held.drive(_reporter(ctx))
+                if isinstance(outcome, mcp_types.CallToolResult):
+                    held_runs.collected(held)
+                return outcome
         except anyio.get_cancelled_exc_class():
             held.cancel()  # the caller gave the call up
             raise
-        if isinstance(outcome, mcp_types.CallToolResult):
-            held_runs.collected(held)
-        return outcome
+        return tasks.created(tasks.adopt(held))
 
     def _reporter(ctx: ServerRequestContext[Any]) -> Callable[[str], Awaitable[None]]:
         progress = 0
@@ -323,7 +339,7 @@ def agent_server(
         except ValidationError as error:
             raise MCPError(mcp_types.INVALID_PARAMS, f"invalid tools/call params: {error}") from None
         result = await call_tool(ctx, params)
-        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return result if isinstance(result, dict) else dumped(result)
 
     def input_schema(tool: str) -> dict[str, Any] | None:
         return AGENT_INPUT_SCHEMA if tool == name else None
@@ -369,12 +385,15 @@ class _SessionLevels:
 
 
 class _AgentServer(Server[Any]):
-    """Says it runs tool calls as tasks to 2025-era callers (the SDK derives no `tasks` capability)."""
+    """Says it runs tool calls as tasks: in-core to 2025-era callers (the SDK derives no `tasks`
+    capability), as the Tasks extension to 2026-07-28 ones."""
 
     def get_capabilities(self, *args: Any, **kwargs: Any) -> mcp_types.ServerCapabilities:
         capabilities = super().get_capabilities(*args, **kwargs)
         if kwargs.get("protocol_version") not in MODERN_PROTOCOL_VERSIONS:
             capabilities.tasks = tasks_capability()
+        else:
+            capabilities.extensions = {**(capabilities.extensions or {}), TASKS_EXTENSION: {}}
         return capabilities
 
 

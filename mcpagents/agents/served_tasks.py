@@ -1,13 +1,18 @@
-"""Long runs of a served agent as MCP Tasks (2025-11-25): a caller that asks for task augmentation
-gets a task at once, then polls it (`tasks/get`), waits for its result (`tasks/result`), cancels it
-or lists them.
+"""Long runs of a served agent as MCP Tasks, in both protocol eras.
+
+* 2025-11-25 (in-core Tasks): a caller that asks for task augmentation gets a task at once, then
+  polls it (`tasks/get`), waits for its result (`tasks/result`), cancels it or lists them.
+* 2026-07-28 (the Tasks extension, SEP-2663): a caller that declares the extension may get a task
+  instead of the result, once the run has gone on longer than the call waits for it; it polls the
+  task (`tasks/get`, which brings the result, or the questions, inline), answers its questions
+  (`tasks/update`) and may cancel it.
 
 The run itself lives in the worker that started it (a `HeldRun`); what a caller polls is its record
 on a `TaskBoard`. With a board shared by the workers of a server (the SQLite file of
 `--conversation-store`), any worker answers `tasks/get`, `tasks/list` and the result of a finished
 task, and a finished result survives a worker's restart. A task that needs input reports
 `input_required`; its questions are asked on the caller's `tasks/result` request, in the worker
-that runs it.
+that runs it (2025-11-25), or through the board, where any worker leaves the answers (2026-07-28).
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.message import ServerMessageMetadata
 
-from mcpagents.agents.caller import HeldRun, HeldRuns
+from mcpagents.agents.caller import HeldRun, HeldRuns, is_modern
+from mcpagents.agents.run_relay import dumped
+from mcpagents.connections.tasks_extension import (
+    UpdateTaskParams,
+    declares_tasks,
+    missing_tasks_capability,
+)
 
 DEFAULT_TASK_TTL_MS = 60 * 60 * 1000
 POLL_INTERVAL_MS = 500
@@ -46,6 +57,10 @@ class TaskRecord:
     status_message: str | None = None
     result: dict[str, Any] | None = None
     """The run's `CallToolResult`, as JSON."""
+    questions: dict[str, Any] | None = None
+    """The run's open questions (input requests, as JSON), by key."""
+    run: str | None = None
+    """The token of the held run behind the task, where the workers leave its answers."""
 
     @classmethod
     def new(cls, ttl_ms: int | None) -> TaskRecord:
@@ -57,12 +72,15 @@ class TaskRecord:
         status: mcp_types.TaskStatus,
         message: str | None,
         result: mcp_types.CallToolResult | None = None,
+        questions: dict[str, Any] | None = None,
     ) -> TaskRecord:
-        dumped = (
-            result.model_dump(by_alias=True, mode="json", exclude_none=True) if result is not None else None
-        )
         return replace(
-            self, status=status, status_message=message, updated=time.time(), result=dumped or self.result
+            self,
+            status=status,
+            status_message=message,
+            updated=time.time(),
+            result=dumped(result) if result is not None else self.result,
+            questions=questions,
         )
 
     @property
@@ -79,6 +97,25 @@ class TaskRecord:
             ttl=self.ttl_ms,
             poll_interval=POLL_INTERVAL_MS,
         )
+
+    def wire(self) -> dict[str, Any]:
+        """The task as the Tasks extension shows it (2026-07-28): its result or its questions inline.
+        A run that ended with an error result is `completed` there (`failed` is for JSON-RPC errors)."""
+        shown: dict[str, Any] = {
+            "taskId": self.task_id,
+            "status": self.status,
+            "createdAt": _iso(self.created),
+            "lastUpdatedAt": _iso(self.updated),
+            "ttlMs": self.ttl_ms,
+            "pollIntervalMs": POLL_INTERVAL_MS,
+        }
+        if self.status_message is not None:
+            shown["statusMessage"] = self.status_message
+        if self.result is not None and self.status != "cancelled":
+            shown.update(status="completed", result=self.result)
+        elif self.status == "input_required":
+            shown["inputRequests"] = self.questions or {}
+        return shown
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
@@ -141,21 +178,38 @@ class ServedTasks:
     def start(
         self, metadata: mcp_types.TaskMetadata, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]]
     ) -> mcp_types.CreateTaskResult:
-        record = TaskRecord.new(metadata.ttl if metadata.ttl is not None else DEFAULT_TASK_TTL_MS)
-        self.board.save(record)
+        """A task-augmented call (2025-11-25): `run` starts as a task."""
+        held = self.held_runs.start(run)
+        record = self.adopt(held, metadata.ttl if metadata.ttl is not None else DEFAULT_TASK_TTL_MS)
+        return mcp_types.CreateTaskResult(task=record.task())
+
+    def adopt(self, held: HeldRun, ttl_ms: int | None = DEFAULT_TASK_TTL_MS) -> TaskRecord:
+        """Make a task of a held run, from now on (the 2026-07-28 extension's tasks are runs that
+        went on longer than their call waited)."""
+        record = replace(TaskRecord.new(ttl_ms), run=held.token)
 
         def follow(held: HeldRun) -> None:
             nonlocal record
             kept = self.board.load(record.task_id)
             if kept is not None and kept.status == "cancelled" and not held.cancelled:
                 held.cancel()  # another worker was asked to cancel it
-            record = record.updated_to(held.status, held.last_message, held.result)
+            questions = {key: dumped(question.request) for key, question in held.open_questions().items()}
+            record = record.updated_to(held.status, held.last_message, held.result, questions)
             self.board.save(record)
             if held.result is not None:
                 self._running.pop(record.task_id, None)  # its result is on the board from now on
+                self.held_runs.collected(held)
+            else:
+                self._running[record.task_id] = held
 
-        self._running[record.task_id] = self.held_runs.start(run, on_change=follow)
-        return mcp_types.CreateTaskResult(task=record.task())
+        follow(held)
+        held.follow(follow)
+        return record
+
+    def created(self, record: TaskRecord) -> dict[str, Any]:
+        """The answer to a call that became a task (2026-07-28)."""
+        seed = {key: value for key, value in record.wire().items() if key not in ("result", "inputRequests")}
+        return {**seed, "resultType": "task"}
 
     def serve_on(
         self, server: Server[Any], reporter: Callable[[ServerRequestContext[Any]], Reporter]
@@ -164,8 +218,18 @@ class ServedTasks:
 
         async def get(
             ctx: ServerRequestContext[Any], params: mcp_types.GetTaskRequestParams
-        ) -> mcp_types.GetTaskResult:
+        ) -> mcp_types.GetTaskResult | dict[str, Any]:
+            if is_modern(ctx):
+                _check_declared(ctx)
+                return self._known(params.task_id).wire()
             return mcp_types.GetTaskResult(**self._known(params.task_id).task().model_dump())
+
+        async def update(ctx: ServerRequestContext[Any], params: UpdateTaskParams) -> mcp_types.EmptyResult:
+            if not is_modern(ctx):
+                raise MCPError(mcp_types.METHOD_NOT_FOUND, "tasks/update is a method of protocol 2026-07-28")
+            _check_declared(ctx)
+            self._answer(params.task_id, params.input_responses)
+            return mcp_types.EmptyResult()
 
         async def listing(
             ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams
@@ -174,8 +238,13 @@ class ServedTasks:
 
         async def cancel(
             ctx: ServerRequestContext[Any], params: mcp_types.CancelTaskRequestParams
-        ) -> mcp_types.CancelTaskResult:
-            return self._cancel(params.task_id)
+        ) -> mcp_types.CancelTaskResult | mcp_types.EmptyResult:
+            if not is_modern(ctx):
+                return self._cancel(params.task_id)
+            _check_declared(ctx)
+            if self._known(params.task_id).status not in TERMINAL:  # the extension acks either way
+                self._cancel(params.task_id)
+            return mcp_types.EmptyResult()
 
         async def result(
             ctx: ServerRequestContext[Any], params: mcp_types.GetTaskPayloadRequestParams
@@ -186,6 +255,25 @@ class ServedTasks:
         server.add_request_handler("tasks/result", mcp_types.GetTaskPayloadRequestParams, result)
         server.add_request_handler("tasks/cancel", mcp_types.CancelTaskRequestParams, cancel)
         server.add_request_handler("tasks/list", mcp_types.PaginatedRequestParams, listing)
+        server.add_request_handler("tasks/update", UpdateTaskParams, update)
+
+    def _answer(self, task_id: str, responses: dict[str, Any]) -> None:
+        """The caller's answers to a task's questions: to its run if this worker holds it, else left
+        for the worker that does. Answers to keys not open are ignored, as the extension asks."""
+        record = self._known(task_id)
+        if record.status in TERMINAL:
+            return
+        held = self._running.get(task_id)
+        if held is not None:
+            held.answer(responses)
+        elif record.run is not None and self.held_runs.relay is not None:
+            self.held_runs.relay.answer(record.run, responses)
+        else:
+            raise MCPError(
+                mcp_types.INTERNAL_ERROR,
+                f"task {task_id!r} runs in another worker of this server, and they share no"
+                " --conversation-store to pass answers on",
+            )
 
     def _cancel(self, task_id: str) -> mcp_types.CancelTaskResult:
         record = self._known(task_id)
@@ -251,6 +339,11 @@ def tasks_capability() -> mcp_types.ServerTasksCapability:
             tools=mcp_types.TasksToolsCapability(call=mcp_types.TasksCallCapability())
         ),
     )
+
+
+def _check_declared(ctx: ServerRequestContext[Any]) -> None:
+    if not declares_tasks(ctx.session.client_capabilities):
+        raise missing_tasks_capability()
 
 
 def related(task_id: str) -> dict[str, Any]:

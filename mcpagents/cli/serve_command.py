@@ -123,6 +123,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         f" (default {DEFAULTS.answer_wait:g})",
     )
     serve.add_argument(
+        "--task-after",
+        type=float,
+        default=DEFAULTS.task_after,
+        help="seconds a 2026-07-28 call waits for its run before it becomes a task, when its caller"
+        f" accepts tasks (0: at once; default {DEFAULTS.task_after:g})",
+    )
+    serve.add_argument(
         "--grace",
         type=float,
         default=DEFAULTS.grace,
@@ -159,6 +166,7 @@ def _serve(options: argparse.Namespace) -> int:
         sampling=options.sampling,
         step_log_level=None if options.step_log_level == "off" else options.step_log_level,
         answer_wait=options.answer_wait,
+        task_after=options.task_after,
     )
     build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=0)
     if options.workers > 1:

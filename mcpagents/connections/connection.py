@@ -39,6 +39,8 @@ from mcpagents.connections.interaction import (
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
 from mcpagents.connections.server_requests import CallInFlight, ClientOffer, ServerRequests
 from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
+from mcpagents.connections.tasks import StatusHandler
+from mcpagents.connections.tasks_extension import TasksExtension
 from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
 from mcpagents.logs import ServerLog
 from mcpagents.portal import spawn_detached
@@ -162,6 +164,12 @@ class Connection:
         return attempt.client.protocol_version if attempt and attempt.client and self.connected else None
 
     @property
+    def server_decides_tasks(self) -> bool:
+        """Whether the server decides which calls become tasks (the Tasks extension of 2026-07-28,
+        followed inside `call_tool`), rather than the client asking for one (2025-11-25)."""
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    @property
     def instructions(self) -> str | None:
         """What the server said about using it (`instructions`), while connected."""
         attempt = self._attempt
@@ -224,6 +232,7 @@ class Connection:
         async with Client(
             target,
             mode=self.spec.mode,
+            extensions=[TasksExtension()],
             client_info=mcp_types.Implementation(name="mcpagents", version=__version__),
             message_handler=self._handle_message,
             elicitation_callback=requests.elicit,
@@ -253,24 +262,35 @@ class Connection:
         *,
         timeout: float,
         on_progress: ProgressHandler | None = None,
+        on_status: StatusHandler | None = None,
         meta: Mapping[str, Any] | None = None,
         interaction: Interaction | None = None,
     ) -> mcp_types.CallToolResult:
         """Call a tool. `timeout` is the longest silence allowed: each progress report restarts it,
         and it is paused while a person or a model answers the server's questions. `interaction`
-        answers the questions the server asks during this call."""
+        answers the questions the server asks during this call. A call a 2026-07-28 server turns
+        into a task is followed to its end (see `tasks_extension`): `on_status` is told each state
+        of the task, which also restarts the silence."""
 
         async def send(client: Client) -> mcp_types.CallToolResult:
             unaddressed = self._unaddressed_errors()
             with anyio.CancelScope(deadline=anyio.current_time() + timeout) as silence:
 
-                async def progress(progress: float, total: float | None, message: str | None) -> None:
+                def heard() -> None:
                     if not self.requests.answering:
                         silence.deadline = anyio.current_time() + timeout
+
+                async def progress(progress: float, total: float | None, message: str | None) -> None:
+                    heard()
                     if on_progress is not None:
                         await on_progress(progress, total, message)
 
-                with self.requests.in_flight(CallInFlight(interaction, silence, timeout)):
+                async def status(task: mcp_types.Task) -> None:
+                    heard()
+                    if on_status is not None:
+                        await on_status(task)
+
+                with self.requests.in_flight(CallInFlight(interaction, silence, timeout, status)):
                     call_meta = cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None
                     try:
                         return await client.call_tool(

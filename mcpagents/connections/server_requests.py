@@ -9,7 +9,7 @@ calls in flight are waiting for a person or a model, not silent: their timeouts 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -53,16 +53,29 @@ class ClientOffer:
 
 
 class CallInFlight:
-    """A tool call in flight: whose interaction it carries, and the deadline of its silence."""
+    """A tool call in flight: whose interaction it carries, the deadline of its silence, and who is
+    told the states of the task it may become (which restarts that deadline)."""
 
-    def __init__(self, interaction: Interaction | None, silence: anyio.CancelScope, timeout: float) -> None:
+    def __init__(
+        self,
+        interaction: Interaction | None,
+        silence: anyio.CancelScope,
+        timeout: float,
+        on_status: Callable[[mcp_types.Task], Awaitable[None]] | None = None,
+    ) -> None:
         self.interaction = interaction
         self.silence = silence
         self.timeout = timeout
+        self.on_status = on_status
 
 
 _calling: ContextVar[CallInFlight | None] = ContextVar("mcpagents_calling", default=None)
 """The call whose request the SDK is driving in this task (2026-07-28 input rounds run here)."""
+
+
+def current_call() -> CallInFlight | None:
+    """The call being made in this task, if any (a 2026-07-28 task is followed inside its call)."""
+    return _calling.get()
 
 
 class ServerRequests:

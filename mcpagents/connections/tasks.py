@@ -11,41 +11,36 @@ request is therefore sent at once and stays open while the task is watched, and 
 brings are answered like those of any call, by the call's interaction.
 
 `call_as_task` is one whole call: cancelling its caller cancels the task. A `TaskHandle` is a task
-whose holder decides when to wait for it and whether to cancel it. The 2026-07-28 Tasks extension
-(SEP-2663) is not spoken here: SDK 2.3 does not implement it, and 2026-07-28 servers declare no
-in-core tasks.
+whose holder decides when to wait for it and whether to cancel it. The Tasks extension of 2026-07-28
+servers (SEP-2663) is in `tasks_extension`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import anyio
 import mcp_types
 from mcp import Client, MCPError
 from mcp.shared.dispatcher import CallOptions
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcpagents.connections.interaction import Interaction
 from mcpagents.connections.protocol import describe_error
+from mcpagents.connections.task_polling import CANCEL_WAIT, poll_delay
+from mcpagents.connections.tasks_extension import CreatedTask, cancel_task, follow_task, get_task
 from mcpagents.errors import ToolError
 from mcpagents.portal import Portal
 
 if TYPE_CHECKING:
     from mcpagents.connections.connection import Connection
 
+T = TypeVar("T")
 StatusHandler = Callable[[mcp_types.Task], Awaitable[None]]
 """Told each state a running task is seen in: the first one, then every change."""
 ResultHandler = Callable[[mcp_types.CallToolResult], Awaitable[Any]]
 
-POLL_FLOOR = 0.1
-POLL_CEILING = 5.0
-DEFAULT_POLL = 1.0
-"""Seconds between two `tasks/get`: the task's `pollInterval` (or the default when it names none),
-kept between the floor and the ceiling (a server may ask for a flood, or for long waits), and to
-half the silence a caller allows, so that news can be seen before that silence runs out."""
-CANCEL_WAIT = 5.0
-"""How long a call being cancelled waits for its server to cancel the task (best effort)."""
 ENDED: Final = frozenset({"completed", "failed", "cancelled"})
 _ENDINGS = {"failed": "failed", "cancelled": "was cancelled"}
 
@@ -109,7 +104,7 @@ async def start_task(
         if isinstance(started, mcp_types.CallToolResult):
             raise ToolError(
                 f"tool {tool!r} on server {connection.name!r} answered at once instead of starting a"
-                " task, though its server offers tasks; call it with `acall` instead",
+                " task (its server decided so); call it with `acall` instead",
                 tool=tool,
                 server=connection.name,
             )
@@ -191,8 +186,15 @@ class TaskHandle:
 
     async def _result(self) -> Any:
         async def wait(client: Client, heard: Callable[[], None]) -> mcp_types.CallToolResult:
-            last = self._last or await _get(client, self.server, self.tool, self.task_id)
             news = _news(heard, self._on_status)
+            if _extension(client):
+                asked = get_task(client.session, self.task_id)
+                state = await _known(self.server, self.tool, self.task_id, asked)
+                result = await follow_task(client.session, state, on_status=news, timeout=self._timeout)
+                if not result.is_error:
+                    await client.session.validate_tool_result(self.tool, result)
+                return result
+            last = self._last or await _get(client, self.server, self.tool, self.task_id)
             outcome = await _collect(client, self.server, self.tool, last, news, self._timeout)
             return _result_of(outcome, self.server, self.tool)
 
@@ -220,7 +222,10 @@ async def _create(
     client: Client, server: str, tool: str, arguments: dict[str, Any], meta: Mapping[str, Any] | None
 ) -> mcp_types.Task | mcp_types.CallToolResult:
     """Send `tools/call` with `task`: the task it started, or the result of a server that ran the
-    call at once (as one that offers no task for this call may)."""
+    call at once (as one that offers no task for this call may). A 2026-07-28 server decides by
+    itself whether a call becomes a task (the Tasks extension)."""
+    if _extension(client):
+        return await _create_by_extension(client, server, tool, arguments, meta)
     if not offers_tasks(client):
         raise ToolError(
             f"tool {tool!r} on server {server!r} cannot run as a task: the server does not offer tasks"
@@ -250,11 +255,45 @@ async def _create(
     return mcp_types.CallToolResult.model_validate(raw, by_name=False)
 
 
+async def _create_by_extension(
+    client: Client, server: str, tool: str, arguments: dict[str, Any], meta: Mapping[str, Any] | None
+) -> mcp_types.Task | mcp_types.CallToolResult:
+    answer = await client.session.call_tool(
+        tool,
+        arguments,
+        meta=cast(mcp_types.RequestParamsMeta, dict(meta)) if meta else None,
+        allow_input_required=True,
+        allow_claimed=True,
+    )
+    if isinstance(answer, CreatedTask):
+        return answer.as_task()
+    if isinstance(answer, mcp_types.CallToolResult):
+        return answer
+    raise ToolError(
+        f"tool {tool!r} on server {server!r} asks questions before it starts a task; call it with"
+        " `acall`, whose interaction answers them",
+        tool=tool,
+        server=server,
+    )
+
+
+def _extension(client: Client) -> bool:
+    """Whether tasks are the 2026-07-28 extension's on this connection (else the 2025-11-25 ones)."""
+    return client.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
 async def _get(client: Client, server: str, tool: str, task_id: str) -> mcp_types.Task:
-    """The task now (`tasks/get`); the server's "invalid params" is its word for a task it does not know."""
+    """The task now (`tasks/get`)."""
+    if _extension(client):
+        return (await _known(server, tool, task_id, get_task(client.session, task_id))).as_task()
     request = mcp_types.GetTaskRequest(params=mcp_types.GetTaskRequestParams(task_id=task_id))
+    return await _known(server, tool, task_id, client.session.send_request(request, mcp_types.GetTaskResult))
+
+
+async def _known(server: str, tool: str, task_id: str, asked: Awaitable[T]) -> T:
+    """What `asked` brings; the server's "invalid params" is its word for a task it does not know."""
     try:
-        return await client.session.send_request(request, mcp_types.GetTaskResult)
+        return await asked
     except MCPError as error:
         if error.code != mcp_types.INVALID_PARAMS:
             raise
@@ -277,6 +316,9 @@ async def _payload(client: Client, tool: str, task_id: str) -> mcp_types.CallToo
 
 async def _cancel(client: Client, server: str, tool: str, task_id: str) -> mcp_types.Task:
     """Cancel a task; one that already ended (the server refuses to cancel it) is returned as it is."""
+    if _extension(client):
+        await cancel_task(client.session, task_id)  # acknowledged at once; the task ends when it can
+        return await _get(client, server, tool, task_id)
     request = mcp_types.CancelTaskRequest(params=mcp_types.CancelTaskRequestParams(task_id=task_id))
     try:
         return await client.session.send_request(request, mcp_types.CancelTaskResult)
@@ -349,17 +391,12 @@ async def _watch(
     """Poll `task` until it ends, telling `news` of each change while it runs (its end is told by its
     result); the ended task. A state shorter than the poll interval may pass unseen."""
     while task.status not in ENDED:
-        await anyio.sleep(_poll_delay(task, timeout))
+        await anyio.sleep(poll_delay(task, timeout))
         latest = await _get(client, server, tool, task.task_id)
         if latest.status not in ENDED and _seen(latest) != _seen(task):
             await news(latest)
         task = latest
     return task
-
-
-def _poll_delay(task: mcp_types.Task, timeout: float) -> float:
-    asked = task.poll_interval / 1000 if task.poll_interval is not None else DEFAULT_POLL
-    return max(min(asked, POLL_CEILING, timeout / 2), POLL_FLOOR)
 
 
 def _seen(task: mcp_types.Task) -> tuple[str, str | None, str]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT, DEFAULT_MAX_DEPTH
+from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT, DEFAULT_MAX_DEPTH, DEFAULT_TASK_AFTER
 from mcpagents.agents.conversation_store import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS
 from mcpagents.errors import ConfigError
 from mcpagents.http_server.limits import HttpLimits
@@ -69,6 +69,9 @@ class ServerSettings:
     answer_wait: float = DEFAULT_ANSWER_WAIT
     """Seconds a run waits for its caller to answer a question (2026-07-28 callers: to come back
     with the answer) before it goes on without."""
+    task_after: float = DEFAULT_TASK_AFTER
+    """Seconds a 2026-07-28 call waits for its run before it becomes a task, when its caller declares
+    the Tasks extension (0: at once)."""
 
     def __post_init__(self) -> None:
         positive = (
@@ -84,6 +87,8 @@ class ServerSettings:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not value > 0):
                 raise ConfigError(f"{name} must be positive, not {value!r}")
+        if isinstance(self.task_after, bool) or not self.task_after >= 0:
+            raise ConfigError(f"task_after must be 0 or more, not {self.task_after!r}")
 
     def transport_security(self) -> TransportSecuritySettings:
         from mcpagents.http_server.guard import transport_security
@@ -121,6 +126,7 @@ class ServerSettings:
             "step_log_level": self.step_log_level,
             "held_runs": HeldRuns(self.answer_wait, relay=self.run_relay(agent)),
             "task_board": self.task_board(agent),
+            "task_after": self.task_after,
         }
 
     def run_relay(self, agent: str) -> RunRelay | None:
@@ -149,6 +155,7 @@ class ServedAgentOptions(TypedDict):
     step_log_level: LogLevel | None
     held_runs: HeldRuns
     task_board: TaskBoard
+    task_after: float
 
 
 DEFAULTS = ServerSettings()

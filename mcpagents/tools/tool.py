@@ -179,7 +179,9 @@ class Tool:
     async def astart(self, **arguments: Any) -> TaskHandle:
         """Start the tool as an MCP task and return its handle at once, without waiting for the
         result: ask for its status, wait for its result or cancel it (see `TaskHandle`). Raises
-        `UsageError` for a tool that cannot run as a task (`task_support` "forbidden")."""
+        `UsageError` for a tool that cannot run as a task (`task_support` "forbidden"). A 2026-07-28
+        server decides by itself whether a call becomes a task (the Tasks extension): the handle
+        comes when it has decided, and `ToolError` when it answered the call at once instead."""
         return await self._collection.portal.acall(self._start, arguments)
 
     def task(self, task_id: str) -> TaskHandle:
@@ -199,7 +201,7 @@ class Tool:
         self._check_unblocked()
         data = self._checker.check(arguments)
         callback = on_progress or self._collection.on_progress
-        if self._runs_as_task(as_task):
+        if self._runs_as_task(as_task) and not self._connection.server_decides_tasks:
             result = await call_as_task(
                 self._connection,
                 self.remote_name,
@@ -215,6 +217,7 @@ class Tool:
                 data,
                 timeout=timeout or self.timeout,
                 on_progress=None if callback is None else self._progress_relay(callback),
+                on_status=None if callback is None else self._status_relay(callback),
                 meta=meta,
                 interaction=interaction,
             )
@@ -222,7 +225,7 @@ class Tool:
 
     async def _start(self, arguments: Mapping[str, Any]) -> TaskHandle:
         self._check_unblocked()
-        if self.task_support == "forbidden":
+        if self.task_support == "forbidden" and not self._connection.server_decides_tasks:
             raise UsageError(
                 f"tool {self.name!r} on server {self.server!r} cannot run as an MCP task (its task support"
                 " is forbidden or not declared); call it with `acall` instead"
