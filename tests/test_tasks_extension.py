@@ -18,7 +18,15 @@ from mcp.client import ClientSession
 from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 
-from mcpagents import InProcessServer, ToolCollection, ToolError, accepted
+from mcpagents import (
+    ChatMessage,
+    InProcessServer,
+    ScriptedModel,
+    ToolCallingAgent,
+    ToolCollection,
+    ToolError,
+    accepted,
+)
 from mcpagents.agents.mcp_server import RunsInFlight, agent_server
 from mcpagents.connections.interaction import ElicitationRequest
 from mcpagents.connections.tasks_extension import (
@@ -225,3 +233,31 @@ async def test_a_task_handle_follows_cancels_and_collects_an_extension_task() ->
             await stopped.aresult()
         with pytest.raises(ToolError, match="does not know task"):
             await tool.task("no-such-task").astatus()
+
+
+@pytest.mark.anyio
+async def test_a_question_asked_inside_a_child_agents_task_reaches_the_top_of_the_chain() -> None:
+    def delegate(messages: list[ChatMessage], tools: object) -> Any:
+        if messages[-1].role != "tool":
+            return {"tool_calls": [{"name": "asker", "arguments": {"task": "Ask the user."}}]}
+        return {"tool_calls": [{"name": "final_answer", "arguments": {"answer": messages[-1].text}}]}
+
+    child = asking()
+    below = ToolCollection.from_mcp(InProcessServer(agent_server(child, task_after=0), name="child"))
+    boss = ToolCallingAgent(below, ScriptedModel(delegate), name="boss", description="d", verbosity_level=0)
+    asked: list[str] = []
+
+    async def answer(context: ClientRequestContext, params: Any) -> mcp_types.ElicitResult:
+        asked.append(params.message)
+        return mcp_types.ElicitResult(action="accept", content={"answer": "blue"})
+
+    reports: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        reports.append(message or "")
+
+    async with child, boss, Client(agent_server(boss), mode=MODERN, elicitation_callback=answer) as top:
+        result = await top.call_tool("boss", {"task": "Find out the colour."}, progress_callback=progress)
+    assert asked == ["Which colour?"]
+    assert any(report.startswith("step 1: asker: input_required") for report in reports), reports
+    assert result.structured_content is not None and "you said blue" in result.structured_content["answer"]
