@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -107,6 +108,41 @@ def http_calc(*flags: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{int(first_line.split()[1])}"
     finally:
         process.kill()
+        process.wait()
+
+
+AUTHORIZATION_SERVER = TESTS / "peers" / "authorization_server.mjs"
+
+
+@dataclass(frozen=True)
+class AuthorizationServer:
+    """A running OAuth 2.1 authorization server (oidc-provider, see tests/peers/authorization_server.mjs):
+    its issuer URL, and the pre-registered confidential client `service` / `service-secret`."""
+
+    issuer: str
+    client_id: str = "service"
+    client_secret: str = "service-secret"
+
+
+@contextmanager
+def authorization_server(access_ttl: int = 3600) -> Iterator[AuthorizationServer]:
+    """Start the authorization server on a free port of 127.0.0.1; access tokens live `access_ttl` s."""
+    if not (TESTS / "peers" / "node_modules" / "oidc-provider").exists():
+        pytest.fail("oidc-provider is missing: run `make test`, which installs the npm peers in tests/peers")
+    process = subprocess.Popen(
+        ["node", str(AUTHORIZATION_SERVER)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "AS_ACCESS_TTL": str(access_ttl)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("{"), f"the authorization server did not start: {line!r}"
+        yield AuthorizationServer(json.loads(line)["issuer"])
+    finally:
+        process.terminate()
         process.wait()
 
 
