@@ -18,6 +18,7 @@ _EXPORTS = {
     "TransportServer": "mcpagents.connections.specs",
     "ServerSpec": "mcpagents.connections.specs",
     "load_server_config": "mcpagents.connections.host_config",
+    "OAuth": "mcpagents.sign_in.options",
     "ToolCollection": "mcpagents.tools.collection",
     "Tool": "mcpagents.tools.tool",
     "Progress": "mcpagents.tools.tool",
@@ -61,6 +62,7 @@ _EXPORTS = {
     "ModelError": "mcpagents.errors",
     "ConfigError": "mcpagents.errors",
     "MCPServerError": "mcpagents.errors",
+    "SignInRequired": "mcpagents.errors",
     "ToolError": "mcpagents.errors",
     "ToolArgumentError": "mcpagents.errors",
     "ToolTimeoutError": "mcpagents.errors",
@@ -175,6 +177,7 @@ if TYPE_CHECKING:
         MCPServerError as MCPServerError,
         ModelError as ModelError,
         SandboxUnavailableError as SandboxUnavailableError,
+        SignInRequired as SignInRequired,
         ToolArgumentError as ToolArgumentError,
         ToolDefinitionChangedError as ToolDefinitionChangedError,
         ToolError as ToolError,
@@ -229,6 +232,7 @@ if TYPE_CHECKING:
     from mcpagents.serving.workers import (
         serve_workers as serve_workers,
     )
+    from mcpagents.sign_in.options import OAuth as OAuth
     from mcpagents.spec import (
         load_agent as load_agent,
         load_agents as load_agents,

@@ -66,6 +66,11 @@ class MCPServerError(MCPAgentsError):
         super().__init__("\n".join(details))
 
 
+class SignInRequired(MCPServerError):
+    """A server needs an OAuth sign-in that is missing, has expired beyond renewal, or was refused;
+    or signing in to it failed. The message says what to run (`mcpagents login ...`)."""
+
+
 class WorkerFailed(MCPAgentsError):
     """A worker process of `mcpagents serve --workers` could not start serving."""
 

@@ -15,6 +15,7 @@ LAYERS: dict[str, int] = {
     "logs": 1,
     "http_server": 1,
     "servers": 2,
+    "sign_in": 2,
     "connections": 3,
     "tools": 4,
     "models": 5,

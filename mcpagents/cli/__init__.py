@@ -8,7 +8,14 @@ import sys
 from collections.abc import Sequence
 
 from mcpagents import __version__
-from mcpagents.cli import batch_command, install_commands, run_command, serve_command, tool_commands
+from mcpagents.cli import (
+    batch_command,
+    install_commands,
+    run_command,
+    serve_command,
+    sign_in_commands,
+    tool_commands,
+)
 from mcpagents.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -61,4 +68,5 @@ def parser() -> argparse.ArgumentParser:
     serve_command.register(commands)
     install_commands.register(commands)
     batch_command.register(commands)
+    sign_in_commands.register(commands)
     return root

@@ -38,12 +38,13 @@ from mcpagents.connections.interaction import (
 )
 from mcpagents.connections.protocol import ResponseGuard, describe_error, describe_invalid
 from mcpagents.connections.server_requests import CallInFlight, ClientOffer, ServerRequests
-from mcpagents.connections.specs import ServerLink, ServerProcess, ServerSpec
+from mcpagents.connections.specs import HttpServer, ServerLink, ServerProcess, ServerSpec
 from mcpagents.connections.tasks import StatusHandler
 from mcpagents.connections.tasks_extension import TasksExtension
-from mcpagents.errors import MCPServerError, ToolArgumentError, ToolError, ToolTimeoutError
+from mcpagents.errors import MCPServerError, SignInRequired, ToolArgumentError, ToolError, ToolTimeoutError
 from mcpagents.logs import ServerLog
 from mcpagents.portal import spawn_detached
+from mcpagents.sign_in.options import login_command
 
 ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
 ListChangeHandler = Callable[["Connection", "ListKind"], Coroutine[Any, Any, None]]
@@ -74,6 +75,8 @@ class _Attempt:
         self.watchers: anyio.abc.TaskGroup | None = None
         self.http_refusal: tuple[int, str] | None = None
         """The last HTTP error status the server answered with (the SDK turns it into a bare error)."""
+        self.challenge: str | None = None
+        """The `WWW-Authenticate` header of the server's last 401."""
 
     @property
     def process(self) -> ServerProcess | None:
@@ -83,6 +86,8 @@ class _Attempt:
     async def record_response(self, response: httpx2.Response) -> None:
         if response.status_code >= 400:
             self.http_refusal = (response.status_code, response.reason_phrase)
+        if response.status_code == 401:
+            self.challenge = response.headers.get("www-authenticate")
 
     def succeed(self, client: Client) -> None:
         self.client = client
@@ -491,6 +496,11 @@ class Connection:
             attempt.http_refusal = (error.response.status_code, error.response.reason_phrase)
         if attempt.http_refusal is not None and isinstance(error, MCPError | httpx2.HTTPStatusError):
             code, reason = attempt.http_refusal
+            if code == 401 and _asks_for_oauth(attempt.challenge) and isinstance(self.spec, HttpServer):
+                return SignInRequired(
+                    f"{where} needs an OAuth sign-in: run `{login_command(self.spec.url)}`",
+                    server=self.name,
+                )
             hint = " (check the headers/token of this server)" if code in (401, 403) else ""
             return self._server_error(f"{where} answered HTTP {code} {reason}{hint}", attempt)
         if isinstance(error, httpx2.TransportError):
@@ -586,6 +596,13 @@ def _deprecated_features() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MCPDeprecationWarning)
         yield
+
+
+def _asks_for_oauth(challenge: str | None) -> bool:
+    """Whether a 401's `WWW-Authenticate` points to OAuth protected resource metadata (RFC 9728)."""
+    return (
+        challenge is not None and challenge.lower().startswith("bearer") and "resource_metadata" in challenge
+    )
 
 
 def _modern(client: Client) -> bool:

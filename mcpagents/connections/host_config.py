@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from mcpagents.connections.specs import HttpServer, HttpTransport, ProtocolMode, StdioServer
 from mcpagents.errors import ConfigError
+from mcpagents.sign_in.options import OAuth
 
 ConfiguredServer = StdioServer | HttpServer
 """What a config entry describes: a server started by a command, or one reached at a URL."""
@@ -321,7 +322,48 @@ class _Reader:
         if transport is None:
             transport = "sse" if parts.path.rstrip("/").endswith("/sse") else "streamable-http"
         headers = self.string_map(entry, "headers", path)
-        return HttpServer(url, headers or None, transport, name, **client)
+        return HttpServer(url, headers or None, transport, name, **client, oauth=self.oauth(entry, path))
+
+    def oauth(self, entry: Mapping[str, Any], path: str) -> OAuth | None:
+        """`oauth`: true, or `{client_id, client_secret, scope, client_credentials,
+        client_metadata_url, callback_port}` (strings expanded like the other values)."""
+        given = entry.get("oauth")
+        if given is None or given is False:
+            return None
+        if given is True:
+            return OAuth()
+        if not isinstance(given, Mapping):
+            raise self.fail(
+                f"{path}.oauth", f"must be true or an object of sign-in options, got {_show(given)}"
+            )
+        known = (
+            "client_id",
+            "client_secret",
+            "scope",
+            "client_credentials",
+            "client_metadata_url",
+            "callback_port",
+        )
+        if unknown := sorted(set(given) - set(known)):
+            raise self.fail(
+                f"{path}.oauth", f"unknown key {_show(unknown[0])}; expected one of {', '.join(known)}"
+            )
+        options: dict[str, Any] = {}
+        for key in ("client_id", "client_secret", "scope", "client_metadata_url"):
+            if given.get(key) is not None:
+                options[key] = self.string(given[key], f"{path}.oauth.{key}")
+        credentials = given.get("client_credentials", False)
+        if not isinstance(credentials, bool):
+            raise self.fail(
+                f"{path}.oauth.client_credentials", f"must be true or false, got {_show(credentials)}"
+            )
+        port = given.get("callback_port", 0)
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise self.fail(f"{path}.oauth.callback_port", f"must be a port number, got {_show(port)}")
+        try:
+            return OAuth(**options, client_credentials=credentials, callback_port=port)
+        except ConfigError as error:
+            raise self.fail(f"{path}.oauth", str(error)) from None
 
     def stdio(
         self, name: str | None, entry: Mapping[str, Any], path: str, client: _ClientKeys

@@ -24,7 +24,9 @@ _TIMEOUT = httpx2.Timeout(30, read=300)
 
 
 def http_transport(spec: HttpServer, link: ServerLink) -> Transport:
-    """The transport `spec.transport` names, sending `spec.headers` with every request."""
+    """The transport `spec.transport` names, sending `spec.headers` with every request, and an
+    access token when the server is signed in to (see `mcpagents.sign_in`)."""
+    signed_in = _sign_in(spec)
 
     def http_client(
         headers: dict[str, str] | None = None,
@@ -34,13 +36,28 @@ def http_transport(spec: HttpServer, link: ServerLink) -> Transport:
         return httpx2.AsyncClient(
             headers={**(spec.headers or {}), **(headers or {})},
             timeout=timeout or _TIMEOUT,
-            auth=auth,
+            auth=auth or signed_in,
             event_hooks={"response": [link.on_http_response]},
         )
 
     if spec.transport == "sse":
         return sse_client(spec.url, httpx_client_factory=http_client)
     return _streamable_http(spec.url, http_client)
+
+
+def _sign_in(spec: HttpServer) -> httpx2.Auth | None:
+    """The sign-in of a server with OAuth options, or with a sign-in kept for its URL; None for one
+    whose headers carry its credentials (an `Authorization` header is used as it is)."""
+    if spec.headers and any(name.lower() == "authorization" for name in spec.headers):
+        return None
+    from mcpagents.sign_in.bearer import SignedIn
+    from mcpagents.sign_in.options import OAuth
+    from mcpagents.sign_in.token_store import TokenStore
+
+    store = TokenStore()
+    if spec.oauth is None and store.load(spec.url) is None:
+        return None
+    return SignedIn(spec.display_name, spec.url, spec.oauth or OAuth(), store)
 
 
 @asynccontextmanager

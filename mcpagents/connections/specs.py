@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mcp.server import MCPServer, Server
 
     from mcpagents.logs import ServerLog
+    from mcpagents.sign_in.options import OAuth
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds a tool call may stay silent (progress restarts the count), unless a server says otherwise."""
@@ -177,6 +178,9 @@ class HttpServer:
     timeout: float | None = None
     roots: Sequence[str] | None = None
     sampling: bool = False
+    oauth: OAuth | None = None
+    """How to sign in to it (OAuth 2.1); a server signed in to with `mcpagents login` needs none of
+    this: its kept sign-in is used whenever there is one."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roots", _roots(self.roots))

@@ -1,0 +1,153 @@
+"""The access token on every request to a server that needs a sign-in.
+
+A sign-in kept by `mcpagents login` is sent as it is, renewed when it has expired, and renewed once
+more when the server refuses it; a client with credentials of its own gets a token whenever it needs
+one. Whatever cannot be fixed without a person fails at once with `SignInRequired`, naming the
+command to run: a connection never waits for a browser nobody will open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import anyio
+import httpx2
+from mcp.client.auth.utils import extract_field_from_www_auth, extract_resource_metadata_from_www_auth
+from mcp.shared.auth import OAuthClientInformationFull
+
+from mcpagents.errors import SignInRequired
+from mcpagents.sign_in import token_requests
+from mcpagents.sign_in.discovery import discover
+from mcpagents.sign_in.options import OAuth, login_command
+from mcpagents.sign_in.token_store import SignIn, TokenStore, expiry, server_key
+
+
+class SignedIn(httpx2.Auth):
+    """Authenticates the requests to the server at `url` (named `server` in errors)."""
+
+    def __init__(self, server: str, url: str, options: OAuth, store: TokenStore | None = None) -> None:
+        self.server = server
+        self.url = server_key(url)
+        self.options = options
+        self.store = store if store is not None else TokenStore()
+        self._lock = anyio.Lock()
+        self._own: SignIn | None = None
+        """The token of a client with credentials of its own (kept in memory only)."""
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        sign_in = await self._current()
+        request.headers["Authorization"] = f"Bearer {sign_in.tokens.access_token}"
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+            sign_in = await self._after_refusal(sign_in, response)
+            request.headers["Authorization"] = f"Bearer {sign_in.tokens.access_token}"
+            response = yield request
+            if response.status_code == 401:
+                raise SignInRequired(
+                    f"server {self.server!r} refused its access token even after renewing it"
+                    f" ({_challenge(response)}): sign in again with `{login_command(self.url)}`",
+                    server=self.server,
+                )
+        if (
+            response.status_code == 403
+            and extract_field_from_www_auth(response, "error") == "insufficient_scope"
+        ):
+            needed = extract_field_from_www_auth(response, "scope")
+            raise SignInRequired(
+                f"server {self.server!r} needs more than the sign-in allows"
+                + (f" (scope {needed!r})" if needed else "")
+                + f": sign in again asking for it, `{login_command(self.url)} --scope ...`",
+                server=self.server,
+            )
+
+    async def _current(self) -> SignIn:
+        async with self._lock:
+            sign_in = self._own if self.options.client_credentials else self.store.load(self.url)
+            if sign_in is None or sign_in.expired:
+                sign_in = await self._renewed(sign_in)
+            return sign_in
+
+    async def _after_refusal(self, refused: SignIn, response: httpx2.Response) -> SignIn:
+        async with self._lock:
+            current = self._own if self.options.client_credentials else self.store.load(self.url)
+            if current is not None and current.tokens.access_token != refused.tokens.access_token:
+                return current  # renewed meanwhile by another request
+            if self.options.client_credentials:
+                return await self._client_token(extract_resource_metadata_from_www_auth(response))
+            if refused.tokens.refresh_token is None:
+                raise SignInRequired(
+                    f"server {self.server!r} refused its access token ({_challenge(response)}) and the"
+                    f" sign-in cannot be renewed: sign in again with `{login_command(self.url)}`",
+                    server=self.server,
+                )
+            return await self._renewed(refused)
+
+    async def _renewed(self, sign_in: SignIn | None) -> SignIn:
+        if self.options.client_credentials:
+            return await self._client_token(None)
+        if sign_in is None:
+            raise SignInRequired(
+                f"server {self.server!r} ({self.url}) needs a sign-in: run `{login_command(self.url)}`",
+                server=self.server,
+            )
+        if sign_in.tokens.refresh_token is None:
+            raise SignInRequired(
+                f"the sign-in to server {self.server!r} has expired: sign in again with"
+                f" `{login_command(self.url)}`",
+                server=self.server,
+            )
+        async with httpx2.AsyncClient(timeout=30) as http:
+            try:
+                tokens = await token_requests.refresh(
+                    http,
+                    server=self.server,
+                    endpoint=sign_in.token_endpoint,
+                    refresh_token=sign_in.tokens.refresh_token,
+                    resource=sign_in.resource,
+                    client=sign_in.client,
+                )
+            except SignInRequired as error:
+                raise SignInRequired(
+                    f"the sign-in to server {self.server!r} has expired and could not be renewed ({error}):"
+                    f" sign in again with `{login_command(self.url)}`",
+                    server=self.server,
+                ) from None
+        renewed = sign_in.renewed(tokens)
+        self.store.save(renewed)
+        return renewed
+
+    async def _client_token(self, resource_metadata: str | None) -> SignIn:
+        """A token for the client's own credentials (`client_credentials`)."""
+        assert self.options.client_id is not None and self.options.client_secret is not None
+        client = OAuthClientInformationFull(
+            client_id=self.options.client_id,
+            client_secret=self.options.client_secret,
+            redirect_uris=None,
+            token_endpoint_auth_method="client_secret_basic",
+            grant_types=["client_credentials"],
+        )
+        async with httpx2.AsyncClient(timeout=30) as http:
+            guard = await discover(http, self.url, resource_metadata)
+            tokens = await token_requests.client_credentials(
+                http,
+                server=self.server,
+                endpoint=guard.token_endpoint,
+                resource=guard.resource,
+                scope=self.options.scope or (" ".join(guard.scopes) or None),
+                client=client,
+            )
+        self._own = SignIn(
+            self.url, tokens, expiry(tokens), client, guard.issuer, guard.token_endpoint, guard.resource
+        )
+        return self._own
+
+
+def _challenge(response: httpx2.Response) -> str:
+    error = extract_field_from_www_auth(response, "error")
+    description = extract_field_from_www_auth(response, "error_description")
+    if error is None:
+        return f"HTTP {response.status_code}"
+    return error + (f": {description}" if description else "")

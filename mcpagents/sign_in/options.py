@@ -1,0 +1,46 @@
+"""How to sign in to an HTTP MCP server that sits behind OAuth 2.1 (the MCP authorization spec)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mcpagents.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OAuth:
+    """Sign-in options of one server; `OAuth()` (or `oauth: true` in a config) needs none of them.
+
+    By default a person signs in once with `mcpagents login` (a browser, PKCE, the client registered
+    on the fly); the tokens are kept per user and refreshed when they expire.
+
+    * `client_id` / `client_secret`: a client registered beforehand with the authorization server,
+      instead of dynamic registration; `client_metadata_url`: a client ID metadata document (an
+      https URL) for servers that take one.
+    * `client_credentials=True`: no person at all (CI, batch runs, served agents): the client's own
+      credentials are exchanged for a token whenever one is needed. Needs `client_id` and
+      `client_secret`.
+    * `scope`: the scopes to ask for (space-separated; by default the server's own list).
+    * `callback_port`: the loopback port the browser comes back to (0: any free one; a client
+      registered beforehand may need a fixed one).
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = None
+    client_credentials: bool = False
+    client_metadata_url: str | None = None
+    callback_port: int = 0
+
+    def __post_init__(self) -> None:
+        if self.client_credentials and not (self.client_id and self.client_secret):
+            raise ConfigError("OAuth client_credentials needs a client_id and a client_secret")
+        if self.client_secret and not self.client_id:
+            raise ConfigError("OAuth client_secret is given without the client_id it belongs to")
+        if not 0 <= self.callback_port <= 65535:
+            raise ConfigError(f"OAuth callback_port must be a port number, not {self.callback_port}")
+
+
+def login_command(url: str) -> str:
+    """The command that signs in to the server at `url` (what error messages tell people to run)."""
+    return f"mcpagents login --url {url}"
