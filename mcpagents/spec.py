@@ -66,7 +66,7 @@ KEYS = (
 EXECUTOR_KEYS = tuple(option.name for option in fields(ExecutorOptions))
 SAMPLING_LIMIT_KEYS = ("max_requests", "max_tokens", "max_tokens_per_request")
 _SPEC_AGENT_KEYS = ("spec", "env")
-_URL_AGENT_KEYS = ("url", "headers", "type", "name")
+_URL_AGENT_KEYS = ("url", "headers", "type", "name", "oauth")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PATH_MODELS = ("scripted:", "local:")
 """Model strings that end in a file path, which a spec takes from its own folder."""
