@@ -349,9 +349,11 @@ class _Reader:
                 f"{path}.oauth", f"unknown key {_show(unknown[0])}; expected one of {', '.join(known)}"
             )
         options: dict[str, Any] = {}
-        for key in ("client_id", "client_secret", "scope", "client_metadata_url"):
+        for key in ("client_id", "client_secret", "scope", "client_metadata_url", "token_file"):
             if given.get(key) is not None:
                 options[key] = self.string(given[key], f"{path}.oauth.{key}")
+        if "token_file" in options:
+            options["token_file"] = str(self.folder / Path(options["token_file"]).expanduser())
         credentials = given.get("client_credentials", False)
         if not isinstance(credentials, bool):
             raise self.fail(

@@ -9,11 +9,12 @@ command to run: a connection never waits for a browser nobody will open.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from pathlib import Path
 
 import anyio
 import httpx2
 from mcp.client.auth.utils import extract_field_from_www_auth, extract_resource_metadata_from_www_auth
-from mcp.shared.auth import OAuthClientInformationFull
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from mcpagents.errors import SignInRequired
 from mcpagents.sign_in import token_requests
@@ -64,6 +65,8 @@ class SignedIn(httpx2.Auth):
             )
 
     async def _current(self) -> SignIn:
+        if self.options.token_file is not None:
+            return self._issued_elsewhere(self.options.token_file)
         async with self._lock:
             sign_in = self._own if self.options.client_credentials else self.store.load(self.url)
             if sign_in is None or sign_in.expired:
@@ -71,6 +74,12 @@ class SignedIn(httpx2.Auth):
             return sign_in
 
     async def _after_refusal(self, refused: SignIn, response: httpx2.Response) -> SignIn:
+        if self.options.token_file is not None:
+            raise SignInRequired(
+                f"server {self.server!r} refused the token of {self.options.token_file}"
+                f" ({_challenge(response)})",
+                server=self.server,
+            )
         async with self._lock:
             current = self._own if self.options.client_credentials else self.store.load(self.url)
             if current is not None and current.tokens.access_token != refused.tokens.access_token:
@@ -84,6 +93,19 @@ class SignedIn(httpx2.Auth):
                     server=self.server,
                 )
             return await self._renewed(refused)
+
+    def _issued_elsewhere(self, path: str) -> SignIn:
+        try:
+            token = Path(path).expanduser().read_text().strip()
+        except OSError as error:
+            raise SignInRequired(
+                f"the token file of server {self.server!r} cannot be read: {error}", server=self.server
+            ) from None
+        if not token:
+            raise SignInRequired(
+                f"the token file {path} of server {self.server!r} is empty", server=self.server
+            )
+        return SignIn(self.url, OAuthToken(access_token=token), None, None, "", "", self.url)
 
     async def _renewed(self, sign_in: SignIn | None) -> SignIn:
         if self.options.client_credentials:

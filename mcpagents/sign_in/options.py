@@ -20,6 +20,9 @@ class OAuth:
     * `client_credentials=True`: no person at all (CI, batch runs, served agents): the client's own
       credentials are exchanged for a token whenever one is needed. Needs `client_id` and
       `client_secret`.
+    * `token_file`: no sign-in here at all: a token issued elsewhere, read from this file on each
+      connection (so that whatever renews it outside, a CI job or a secrets agent, is followed).
+      A token from the environment goes in a header instead (`Authorization: Bearer ${TOKEN}`).
     * `scope`: the scopes to ask for (space-separated; by default the server's own list).
     * `callback_port`: the loopback port the browser comes back to (0: any free one; a client
       registered beforehand may need a fixed one).
@@ -31,8 +34,11 @@ class OAuth:
     client_credentials: bool = False
     client_metadata_url: str | None = None
     callback_port: int = 0
+    token_file: str | None = None
 
     def __post_init__(self) -> None:
+        if self.token_file is not None and (self.client_credentials or self.client_id):
+            raise ConfigError("OAuth token_file brings its own token: drop the client options beside it")
         if self.client_credentials and not (self.client_id and self.client_secret):
             raise ConfigError("OAuth client_credentials needs a client_id and a client_secret")
         if self.client_secret and not self.client_id:
