@@ -149,7 +149,9 @@ async def follow_task(
     seen: tuple[str, str | None] | None = None
     while True:
         if isinstance(task, TaskState):
-            if task.status == "completed" and task.result is not None:
+            if task.status == "completed":
+                if task.result is None:
+                    return _error_result(f"its task {task.task_id} completed without a result")
                 return mcp_types.CallToolResult.model_validate(task.result, by_name=False)
             if task.status == "failed":
                 raise MCPError.from_error_data(
