@@ -13,7 +13,9 @@
     ├── AgentError                       a run could not go on
     │   └── ChainError                   a call refused for its chain of agents (cycle, depth, deadline)
     ├── SandboxUnavailableError          the code executor cannot confine code as its mode requires
-    └── WorkerFailed                     a worker process of `serve --workers` could not start
+    ├── WorkerFailed                     a worker process of `serve --workers` could not start
+    ├── TokenRefused                     an access token a served agent does not accept (its 401)
+    └── AuthorizationServerError         the authorization server's metadata or keys could not be had
 
 Errors from Python itself (a `TypeError` for a wrong argument type, say) pass through as they are; an
 error that has a cause keeps it (`raise ... from cause`).

@@ -29,6 +29,7 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
+from mcpagents.agents.caller_identity import owned_name
 from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT
 from mcpagents.agents.run_relay import POLL_SECONDS, RunRelay, dumped
 from mcpagents.connections.interaction import (
@@ -112,11 +113,15 @@ class _Question:
 
 class HeldRun:
     """A run of a served agent that outlives the call that started it, until it is finished and
-    collected: 2026-07-28 calls are answered `input_required` while it waits for its caller."""
+    collected: 2026-07-28 calls are answered `input_required` while it waits for its caller.
+    `owner`: the key of that caller (`Caller.key`), the only one its token leads to."""
 
-    def __init__(self, token: str, answer_wait: float) -> None:
+    def __init__(self, token: str, answer_wait: float, owner: str = "") -> None:
         self.token = token
         self.answer_wait = answer_wait
+        self.owner = owner
+        self.relay_key = owned_name(owner, token)
+        """What the workers of a server know it by (see `run_relay`): its token, tied to its owner."""
         self.result: mcp_types.CallToolResult | None = None
         self.finished = anyio.Event()
         self.finished_at: float | None = None
@@ -244,10 +249,12 @@ class HeldRuns:
         """Shared with the other workers of the server, when there are any (see `run_relay`)."""
         self._runs: dict[str, HeldRun] = {}
 
-    def start(self, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]]) -> HeldRun:
-        """Start `run` in the background, held under a new token."""
+    def start(
+        self, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]], *, owner: str = ""
+    ) -> HeldRun:
+        """Start `run` in the background for the caller whose key is `owner`, held under a new token."""
         self._drop_uncollected()
-        held = HeldRun(secrets.token_urlsafe(24), self.answer_wait)
+        held = HeldRun(secrets.token_urlsafe(24), self.answer_wait, owner)
         if self.relay is not None:
             self._mirror(held, self.relay)
         self._runs[held.token] = held
@@ -263,13 +270,15 @@ class HeldRuns:
         spawn_detached(execute())
         return held
 
-    def get(self, token: str) -> HeldRun | None:
+    def get(self, token: str, owner: str = "") -> HeldRun | None:
+        """The run held under `token` for `owner`; None, as for a token never given, for any other."""
         self._drop_uncollected()
-        return self._runs.get(token)
+        held = self._runs.get(token)
+        return held if held is not None and held.owner == owner else None
 
     def collected(self, held: HeldRun) -> None:
         """The caller has the run's result: nobody comes back for it."""
-        self._forget(held.token)
+        self._forget(held)
 
     def _mirror(self, held: HeldRun, relay: RunRelay) -> None:
         """Publish the run's questions and result for the other workers, and take their answers."""
@@ -281,30 +290,31 @@ class HeldRuns:
             if published[-1:] != [state]:
                 published.append(state)
                 result = None if changed.result is None else dumped(changed.result)
-                relay.publish(changed.token, {key: dumped(q.request) for key, q in questions.items()}, result)
+                asked = {key: dumped(q.request) for key, q in questions.items()}
+                relay.publish(changed.relay_key, asked, result)
 
         async def take_answers() -> None:
             while not held.finished.is_set():
-                if held.open_questions() and (answers := relay.take_answers(held.token)):
+                if held.open_questions() and (answers := relay.take_answers(held.relay_key)):
                     held.answer(answers)
                 with anyio.move_on_after(POLL_SECONDS):
                     await held.finished.wait()
 
-        relay.publish(held.token, {}, None)
+        relay.publish(held.relay_key, {}, None)
         held.follow(mirror)
         spawn_detached(take_answers())
 
-    def _forget(self, token: str) -> None:
-        self._runs.pop(token, None)
+    def _forget(self, held: HeldRun) -> None:
+        self._runs.pop(held.token, None)
         if self.relay is not None:
-            self.relay.drop(token)
+            self.relay.drop(held.relay_key)
 
     def _drop_uncollected(self) -> None:
         """Finished runs whose caller did not come back for them within the wait."""
         now = anyio.current_time()
-        for token, held in list(self._runs.items()):
+        for held in list(self._runs.values()):
             if held.finished_at is not None and now - held.finished_at > self.answer_wait:
-                self._forget(token)
+                self._forget(held)
 
 
 def _error(message: str) -> mcp_types.CallToolResult:

@@ -37,6 +37,11 @@ class CallChain:
     """The agents the call went through, outermost first."""
     deadline: float | None = None
     """Wall-clock time (`time.time()`) by which the whole chain must be done."""
+    caller: str | None = None
+    """Who this server runs the chain for, for traces: the subject of the access token its call
+    came with (served behind an authorization server). It stays in this server: the chain's `_meta`
+    goes to every tool server a run calls, and a caller's subject (often an e-mail address) is not
+    theirs to know."""
 
     @classmethod
     def start(cls, agent: str | None = None, timeout: float | None = None) -> CallChain:
@@ -59,9 +64,15 @@ class CallChain:
         )
 
     def enter(
-        self, agent: str, *, max_depth: int = DEFAULT_MAX_DEPTH, timeout: float | None = None
+        self,
+        agent: str,
+        *,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        timeout: float | None = None,
+        caller: str | None = None,
     ) -> CallChain:
-        """The chain as `agent` runs it, or `ChainError` if `agent` must not run this call."""
+        """The chain as `agent` runs it, or `ChainError` if `agent` must not run this call. `caller`:
+        the subject of the access token this call came with, if one was checked."""
         if agent in self.agents:
             loop = " → ".join([*self.agents[self.agents.index(agent) :], agent])
             raise ChainError(f"refused: agent {agent!r} is already in this call chain ({loop}); a cycle")
@@ -75,7 +86,7 @@ class CallChain:
         deadline = self.deadline
         if timeout is not None:
             deadline = min(math.inf if deadline is None else deadline, time.time() + timeout)
-        return CallChain(self.trace_id, (*self.agents, agent), deadline)
+        return CallChain(self.trace_id, (*self.agents, agent), deadline, caller)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""

@@ -3,7 +3,8 @@
 Kept in memory only: each is dropped (and its CodeAgent worker stopped) after `idle_expiry`
 seconds without a call, and when `max_conversations` are kept, starting another drops the one
 idle the longest. Calls to one conversation run one after the other; a call without an id is a
-fresh conversation of its own, closed when it ends.
+fresh conversation of its own, closed when it ends. A conversation belongs to its owner (the key of
+the caller who started it, `Caller.key`): the same id from another owner is another conversation.
 """
 
 from __future__ import annotations
@@ -43,26 +44,28 @@ class Conversations:
             raise ConfigError("idle_expiry and max_conversations must be positive")
         self.idle_expiry = idle_expiry
         self.max_conversations = max_conversations
-        self._kept: dict[str, _Kept] = {}
+        self._kept: dict[tuple[str, str], _Kept] = {}
+        """By owner and id."""
 
     def __len__(self) -> int:
         return len(self._kept)
 
     def __contains__(self, conversation_id: str) -> bool:
-        return conversation_id in self._kept
+        """Whether the anonymous caller has a conversation of this id."""
+        return ("", conversation_id) in self._kept
 
     @asynccontextmanager
-    async def use(self, conversation_id: str | None) -> AsyncIterator[Conversation]:
-        """The conversation to run a call in, held for the call (others with the same id wait)."""
+    async def use(self, conversation_id: str | None, owner: str = "") -> AsyncIterator[Conversation]:
+        """`owner`'s conversation to run a call in, held for the call (others with the same id wait)."""
         if conversation_id is None:
             async with fresh_conversation() as conversation:
                 yield conversation
             return
         await self._drop_expired()
         dropped: list[_Kept] = []
-        kept = self._kept.get(conversation_id)
+        kept = self._kept.get((owner, conversation_id))
         if kept is None:
-            kept, dropped = self._start(conversation_id)
+            kept, dropped = self._start((owner, conversation_id))
         kept.calls += 1
         try:
             await _close(dropped)
@@ -76,7 +79,7 @@ class Conversations:
         kept, self._kept = self._kept, {}
         await _close(list(kept.values()))
 
-    def _start(self, conversation_id: str) -> tuple[_Kept, list[_Kept]]:
+    def _start(self, key: tuple[str, str]) -> tuple[_Kept, list[_Kept]]:
         """A new conversation, and the one it displaces when all places are taken. No await here:
         two calls starting one id must share one conversation."""
         dropped = []
@@ -87,7 +90,7 @@ class Conversations:
                     f"all {self.max_conversations} conversations are in use; try again when one is done"
                 )
             dropped.append(self._kept.pop(min(idle)[1]))
-        kept = self._kept[conversation_id] = _Kept()
+        kept = self._kept[key] = _Kept()
         return kept, dropped
 
     async def _drop_expired(self) -> None:
@@ -115,7 +118,10 @@ class ConversationStore(Protocol):
     """Where a served agent keeps its conversations: `Conversations` (this process's memory) or
     `SharedConversations` (a file that the workers of a server share)."""
 
-    def use(self, conversation_id: str | None) -> AbstractAsyncContextManager[Conversation]: ...
+    def use(self, conversation_id: str | None, owner: str = "") -> AbstractAsyncContextManager[Conversation]:
+        """The conversation `conversation_id` of `owner` (a `Caller.key`; "": the anonymous caller),
+        held for one call; a fresh one for None."""
+        ...
 
     async def aclose(self) -> None: ...
 

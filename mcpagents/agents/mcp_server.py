@@ -3,7 +3,9 @@
 The same server serves a managed agent to its manager in-process and, through the transports of
 `mcpagents serve`, to any MCP host: to a manager both look alike. Each call is a fresh run unless it
 names a `conversation_id`. Every step goes out as a progress notification with a strictly
-increasing value. Cancelling the call cancels the run, its code and its tool calls.
+increasing value. Cancelling the call cancels the run, its code and its tool calls. What a call
+starts (a conversation, a task, a run waiting for answers) belongs to its caller (`current_caller`:
+anonymous unless the HTTP layer checked an access token).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from mcpagents.agents.caller import (
     pushing_caller,
     send_log,
 )
+from mcpagents.agents.caller_identity import current_caller, owned_name
 from mcpagents.agents.chain import DEFAULT_MAX_DEPTH, DEFAULT_TASK_AFTER, CallChain, ChainError, current_chain
 from mcpagents.agents.conversation_store import (
     MAX_ID_CHARACTERS,
@@ -110,6 +113,11 @@ def answer_schema(output_schema: dict[str, Any] | None) -> dict[str, Any]:
                 "required": ["input_tokens", "output_tokens"],
             },
             "trace_id": {"type": "string", "description": "The id shared by every call of this chain."},
+            "caller": {
+                "type": "string",
+                "description": "Who called, as the server knows them: the subject of the caller's access"
+                " token (only when the server checks access tokens).",
+            },
         },
         "required": ["answer", "state", "steps", "token_usage"],
     }
@@ -198,11 +206,15 @@ def agent_server(
     ) -> CallOutcome:
         if params.name != name:
             return _error(f"unknown tool {params.name!r}: this server has only {name!r}")
+        caller = current_caller()
         if params.request_state is not None:
-            held = held_runs.get(params.request_state)
+            held = held_runs.get(params.request_state, caller.key)
             if held is None and held_runs.relay is not None:
                 elsewhere = await follow_elsewhere(
-                    held_runs.relay, params.request_state, params.input_responses or {}, held_runs.answer_wait
+                    held_runs.relay,
+                    owned_name(caller.key, params.request_state),
+                    params.input_responses or {},
+                    held_runs.answer_wait,
                 )
                 if elsewhere is not None:
                     return elsewhere
@@ -221,7 +233,7 @@ def agent_server(
             )
             conversation_id = _conversation_id(name, arguments)
             chain = (CallChain.from_meta(ctx.meta) or CallChain.start()).enter(
-                name, max_depth=max_depth, timeout=run_timeout
+                name, max_depth=max_depth, timeout=run_timeout, caller=caller.subject
             )
         except (ToolArgumentError, ChainError) as error:
             return _error(str(error))
@@ -233,14 +245,14 @@ def agent_server(
 
         def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
             interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
-            return execute(task, conversation_id, chain, interaction, _held_reporter(held))
+            return execute(task, conversation_id, caller.key, chain, interaction, _held_reporter(held))
 
         if params.task is not None and not is_modern(ctx):
-            return tasks.start(params.task, held_run)
+            return tasks.start(params.task, held_run, owner=caller.key)
         if is_modern(ctx):
-            return await _drive(held_runs.start(held_run), ctx, within=_window(ctx))
+            return await _drive(held_runs.start(held_run, owner=caller.key), ctx, within=_window(ctx))
         interaction = pushing_caller(ctx, relay_sampling=relay_sampling)
-        return await execute(task, conversation_id, chain, interaction, _reporter(ctx))
+        return await execute(task, conversation_id, caller.key, chain, interaction, _reporter(ctx))
 
     def _window(ctx: ServerRequestContext[Any]) -> float | None:
         """How long a 2026-07-28 call waits for its run before it becomes a task (None: to the end)."""
@@ -295,6 +307,7 @@ def agent_server(
     async def execute(
         task: str,
         conversation_id: str | None,
+        owner: str,
         chain: CallChain,
         interaction: Interaction,
         report: Callable[[str], Awaitable[None]],
@@ -303,7 +316,7 @@ def agent_server(
         token = current_chain.set(chain)
         try:
             with in_flight.track(), anyio.move_on_after(chain.remaining()) as deadline:
-                async with kept.use(conversation_id) as conversation:
+                async with kept.use(conversation_id, owner) as conversation:
                     events = agent.arun(
                         task,
                         stream=True,
@@ -326,7 +339,7 @@ def agent_server(
         if deadline.cancelled_caught:
             return _error(f"agent {name!r} was stopped: its call chain's deadline passed")
         assert result is not None
-        return _answer(result, chain.trace_id)
+        return _answer(result, chain)
 
     async def task_calls(ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
         """Task-augmented calls are answered here: the SDK would refuse a task as a `tools/call`
@@ -442,7 +455,7 @@ def progress_message(event: AgentEvent) -> str | None:
     return None
 
 
-def _answer(result: RunResult, trace_id: str) -> mcp_types.CallToolResult:
+def _answer(result: RunResult, chain: CallChain) -> mcp_types.CallToolResult:
     answer = result.output
     if hasattr(answer, "model_dump"):
         answer = answer.model_dump(mode="json")
@@ -454,8 +467,10 @@ def _answer(result: RunResult, trace_id: str) -> mcp_types.CallToolResult:
             "input_tokens": result.token_usage.input_tokens,
             "output_tokens": result.token_usage.output_tokens,
         },
-        "trace_id": trace_id,
+        "trace_id": chain.trace_id,
     }
+    if chain.caller is not None:
+        structured["caller"] = chain.caller
     text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False, default=str)
     if result.state == "error":
         return _error(f"the agent's run failed: {result.error}")

@@ -5,6 +5,8 @@ The worker running a held run publishes its open questions and, at the end, its 
 `RunRelay` shared by the workers (the SQLite file of `--conversation-store`), and takes the answers
 other workers leave there. A worker that gets a retry for a run it does not hold leaves the answers,
 then follows the run's record until it asks something new or ends, and answers the call with that.
+A run is known on the relay by its token tied to its owner (`HeldRun.relay_key`): another caller's
+retry with the same token finds nothing there.
 """
 
 from __future__ import annotations

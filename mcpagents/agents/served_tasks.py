@@ -13,6 +13,9 @@ on a `TaskBoard`. With a board shared by the workers of a server (the SQLite fil
 task, and a finished result survives a worker's restart. A task that needs input reports
 `input_required`; its questions are asked on the caller's `tasks/result` request, in the worker
 that runs it (2025-11-25), or through the board, where any worker leaves the answers (2026-07-28).
+
+A task belongs to the caller who started it (`Caller.key`): for any other caller its id names no
+task, with the very error an unknown id gets, and `tasks/list` lists a caller's own tasks only.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.message import ServerMessageMetadata
 
 from mcpagents.agents.caller import HeldRun, HeldRuns, is_modern
+from mcpagents.agents.caller_identity import current_caller, owned_name
 from mcpagents.agents.run_relay import dumped
 from mcpagents.connections.tasks_extension import (
     UpdateTaskParams,
@@ -61,11 +65,13 @@ class TaskRecord:
     """The run's open questions (input requests, as JSON), by key."""
     run: str | None = None
     """The token of the held run behind the task, where the workers leave its answers."""
+    owner: str = ""
+    """The key of the caller whose task it is (`Caller.key`; "": the anonymous caller)."""
 
     @classmethod
-    def new(cls, ttl_ms: int | None) -> TaskRecord:
+    def new(cls, ttl_ms: int | None, owner: str = "") -> TaskRecord:
         now = time.time()
-        return cls(secrets.token_urlsafe(16), "working", now, now, ttl_ms)
+        return cls(secrets.token_urlsafe(16), "working", now, now, ttl_ms, owner=owner)
 
     def updated_to(
         self,
@@ -176,17 +182,21 @@ class ServedTasks:
         """The tasks this process runs and has not finished."""
 
     def start(
-        self, metadata: mcp_types.TaskMetadata, run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]]
+        self,
+        metadata: mcp_types.TaskMetadata,
+        run: Callable[[HeldRun], Awaitable[mcp_types.CallToolResult]],
+        *,
+        owner: str = "",
     ) -> mcp_types.CreateTaskResult:
-        """A task-augmented call (2025-11-25): `run` starts as a task."""
-        held = self.held_runs.start(run)
+        """A task-augmented call (2025-11-25): `run` starts as a task of the caller keyed `owner`."""
+        held = self.held_runs.start(run, owner=owner)
         record = self.adopt(held, metadata.ttl if metadata.ttl is not None else DEFAULT_TASK_TTL_MS)
         return mcp_types.CreateTaskResult(task=record.task())
 
     def adopt(self, held: HeldRun, ttl_ms: int | None = DEFAULT_TASK_TTL_MS) -> TaskRecord:
-        """Make a task of a held run, from now on (the 2026-07-28 extension's tasks are runs that
-        went on longer than their call waited)."""
-        record = replace(TaskRecord.new(ttl_ms), run=held.token)
+        """Make a task of a held run, from now on, for the run's owner (the 2026-07-28 extension's
+        tasks are runs that went on longer than their call waited)."""
+        record = replace(TaskRecord.new(ttl_ms, owner=held.owner), run=held.token)
 
         def follow(held: HeldRun) -> None:
             nonlocal record
@@ -219,37 +229,42 @@ class ServedTasks:
         async def get(
             ctx: ServerRequestContext[Any], params: mcp_types.GetTaskRequestParams
         ) -> mcp_types.GetTaskResult | dict[str, Any]:
+            owner = current_caller().key
             if is_modern(ctx):
                 _check_declared(ctx)
-                return self._known(params.task_id).wire()
-            return mcp_types.GetTaskResult(**self._known(params.task_id).task().model_dump())
+                return self._known(params.task_id, owner).wire()
+            return mcp_types.GetTaskResult(**self._known(params.task_id, owner).task().model_dump())
 
         async def update(ctx: ServerRequestContext[Any], params: UpdateTaskParams) -> mcp_types.EmptyResult:
             if not is_modern(ctx):
                 raise MCPError(mcp_types.METHOD_NOT_FOUND, "tasks/update is a method of protocol 2026-07-28")
             _check_declared(ctx)
-            self._answer(params.task_id, params.input_responses)
+            self._answer(params.task_id, current_caller().key, params.input_responses)
             return mcp_types.EmptyResult()
 
         async def listing(
             ctx: ServerRequestContext[Any], params: mcp_types.PaginatedRequestParams
         ) -> mcp_types.ListTasksResult:
-            return mcp_types.ListTasksResult(tasks=[record.task() for record in self.board.records()])
+            owner = current_caller().key
+            return mcp_types.ListTasksResult(
+                tasks=[record.task() for record in self.board.records() if record.owner == owner]
+            )
 
         async def cancel(
             ctx: ServerRequestContext[Any], params: mcp_types.CancelTaskRequestParams
         ) -> mcp_types.CancelTaskResult | mcp_types.EmptyResult:
+            owner = current_caller().key
             if not is_modern(ctx):
-                return self._cancel(params.task_id)
+                return self._cancel(params.task_id, owner)
             _check_declared(ctx)
-            if self._known(params.task_id).status not in TERMINAL:  # the extension acks either way
-                self._cancel(params.task_id)
+            if self._known(params.task_id, owner).status not in TERMINAL:  # the extension acks either way
+                self._cancel(params.task_id, owner)
             return mcp_types.EmptyResult()
 
         async def result(
             ctx: ServerRequestContext[Any], params: mcp_types.GetTaskPayloadRequestParams
         ) -> mcp_types.CallToolResult:
-            return await self._result(ctx, params.task_id, reporter(ctx))
+            return await self._result(ctx, params.task_id, current_caller().key, reporter(ctx))
 
         server.add_request_handler("tasks/get", mcp_types.GetTaskRequestParams, get)
         server.add_request_handler("tasks/result", mcp_types.GetTaskPayloadRequestParams, result)
@@ -257,17 +272,17 @@ class ServedTasks:
         server.add_request_handler("tasks/list", mcp_types.PaginatedRequestParams, listing)
         server.add_request_handler("tasks/update", UpdateTaskParams, update)
 
-    def _answer(self, task_id: str, responses: dict[str, Any]) -> None:
+    def _answer(self, task_id: str, owner: str, responses: dict[str, Any]) -> None:
         """The caller's answers to a task's questions: to its run if this worker holds it, else left
         for the worker that does. Answers to keys not open are ignored, as the extension asks."""
-        record = self._known(task_id)
+        record = self._known(task_id, owner)
         if record.status in TERMINAL:
             return
         held = self._running.get(task_id)
         if held is not None:
             held.answer(responses)
         elif record.run is not None and self.held_runs.relay is not None:
-            self.held_runs.relay.answer(record.run, responses)
+            self.held_runs.relay.answer(owned_name(record.owner, record.run), responses)
         else:
             raise MCPError(
                 mcp_types.INTERNAL_ERROR,
@@ -275,8 +290,8 @@ class ServedTasks:
                 " --conversation-store to pass answers on",
             )
 
-    def _cancel(self, task_id: str) -> mcp_types.CancelTaskResult:
-        record = self._known(task_id)
+    def _cancel(self, task_id: str, owner: str) -> mcp_types.CancelTaskResult:
+        record = self._known(task_id, owner)
         if record.status in TERMINAL:
             raise MCPError(mcp_types.INVALID_PARAMS, f"task {task_id!r} is already {record.status}")
         record = record.updated_to("cancelled", "cancelled by the caller")
@@ -286,10 +301,10 @@ class ServedTasks:
         return mcp_types.CancelTaskResult(**record.task().model_dump())
 
     async def _result(
-        self, ctx: ServerRequestContext[Any], task_id: str, report: Reporter
+        self, ctx: ServerRequestContext[Any], task_id: str, owner: str, report: Reporter
     ) -> mcp_types.CallToolResult:
         """The task's result once it ends; meanwhile, a task run here asks its questions on this call."""
-        record = self._known(task_id)
+        record = self._known(task_id, owner)
         held = self._running.get(task_id)
         if held is not None:
             metadata = ServerMessageMetadata(related_request_id=ctx.request_id)
@@ -307,7 +322,7 @@ class ServedTasks:
         else:
             while record.status not in TERMINAL:  # run by another worker: follow its record
                 await anyio.sleep(POLL_INTERVAL_MS / 1000)
-                record = self._known(task_id)
+                record = self._known(task_id, owner)
             if record.result is None:
                 text = f"task {task_id!r} was {record.status}: {record.status_message}"
                 result = mcp_types.CallToolResult(
@@ -317,9 +332,10 @@ class ServedTasks:
                 result = mcp_types.CallToolResult.model_validate(record.result, by_name=False)
         return result.model_copy(update={"meta": {**(result.meta or {}), **related(task_id)}})
 
-    def _known(self, task_id: str) -> TaskRecord:
+    def _known(self, task_id: str, owner: str) -> TaskRecord:
+        """`owner`'s task `task_id`; another's is not known, with the same error."""
         record = self.board.load(task_id)
-        if record is None:
+        if record is None or record.owner != owner:
             raise MCPError(mcp_types.INVALID_PARAMS, f"no task {task_id!r} here (it may have expired)")
         return record
 

@@ -15,6 +15,8 @@ EXAMPLE = """examples:
   mcpagents serve helper.yaml --transport http --port 8765 --token s3cret
   mcpagents serve a.yaml b.yaml --transport http           # /a/mcp and /b/mcp
   mcpagents serve helper.yaml --transport http --host 0.0.0.0 --token s3cret --workers 4
+  mcpagents serve helper.yaml --transport http --oauth-issuer https://auth.example.com \
+      --resource-url https://agents.example.com/mcp --required-scope agents:call
 """
 
 
@@ -39,6 +41,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     serve.add_argument(
         "--token", help="HTTP: require `Authorization: Bearer TOKEN` (or set $MCPAGENTS_TOKEN)"
+    )
+    serve.add_argument(
+        "--oauth-issuer",
+        metavar="URL",
+        help="HTTP: instead of --token, accept the access tokens of this OAuth authorization server"
+        " (its issuer URL, exactly); each caller's conversations and tasks are then their own",
+    )
+    serve.add_argument(
+        "--resource-url",
+        metavar="URL",
+        help="HTTP, with --oauth-issuer: the URL tokens must name as their audience, one resource for"
+        " the whole server (behind a proxy: its public URL; default: each endpoint's own URL,"
+        " http://HOST:PORT/mcp)",
+    )
+    serve.add_argument(
+        "--required-scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="HTTP, with --oauth-issuer: a scope every access token must grant (repeatable)",
     )
     serve.add_argument(
         "--allow-no-token", action="store_true", help="HTTP: allow a non-loopback --host without a token"
@@ -151,6 +173,9 @@ def _serve(options: argparse.Namespace) -> int:
         host=options.host,
         port=options.port,
         token=options.token,
+        oauth_issuer=options.oauth_issuer,
+        resource_url=options.resource_url,
+        required_scopes=tuple(options.required_scope),
         allowed_hosts=tuple(options.allowed_host),
         allowed_origins=tuple(options.allowed_origin),
         max_body_bytes=options.max_body_bytes,

@@ -1,5 +1,6 @@
 """The HTTP face of served agents: a Starlette app with streamable HTTP and SSE endpoints per agent,
-`/health`, bearer-token auth, Host/Origin checks and request body limits.
+`/health`, bearer-token auth (a static token, or the access tokens of an authorization server),
+Host/Origin checks and request body limits.
 
 One agent is served at `/mcp` (streamable HTTP) and `/sse` (legacy SSE); with several, each is at
 `/<name>/mcp` and `/<name>/sse` (the single agent also answers there).
@@ -18,11 +19,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcpagents.agents.mcp_server import RunsInFlight, agent_server
 from mcpagents.errors import ConfigError
 from mcpagents.http_server.auth import BearerToken
+from mcpagents.serving.protected_endpoints import ProtectedEndpoints
 from mcpagents.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -38,6 +40,11 @@ def http_app(
     `workers`: how many processes serve this app behind one port. With more than one, legacy SSE
     is refused with a reason (its session lives in the process its GET stream reached, while its
     messages may reach another), and sessions must be off (`settings.stateless`).
+
+    With `settings.oauth_issuer` every endpoint is an OAuth protected resource (see
+    `protected_endpoints`), named by its URL on `settings.host` and `settings.port` unless
+    `settings.resource_url` names one for all: behind an ASGI server of your own, give the URL
+    callers reach it at.
     """
     settings = settings or ServerSettings()
     settings.check_workers(workers)
@@ -47,12 +54,16 @@ def http_app(
     if len(set(names)) != len(names):
         raise ConfigError(f"two agents share a name ({', '.join(map(str, names))}): each needs its own path")
     runs = RunsInFlight()
-    served = [_ServedAgent(agent, settings, runs, workers) for agent in agents]
-    routes: list[BaseRoute] = [Route("/health", _health(served), methods=["GET"])]
+    protected = ProtectedEndpoints(settings, settings.oauth_issuer) if settings.oauth_issuer else None
+    served = [_ServedAgent(agent, settings, runs, workers, protected) for agent in agents]
+    endpoints: list[BaseRoute] = []
     for agent in served:
-        routes += agent.routes(f"/{agent.name}")
+        endpoints += agent.routes(f"/{agent.name}")
     if len(served) == 1:
-        routes += served[0].routes("")
+        endpoints += served[0].routes("")
+    routes: list[BaseRoute] = [Route("/health", _health(served), methods=["GET"])]
+    routes += protected.metadata_routes() if protected is not None else []
+    routes += endpoints
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -70,13 +81,19 @@ def http_app(
 
 class _ServedAgent:
     def __init__(
-        self, agent: MultiStepAgent, settings: ServerSettings, runs: RunsInFlight, workers: int
+        self,
+        agent: MultiStepAgent,
+        settings: ServerSettings,
+        runs: RunsInFlight,
+        workers: int,
+        protected: ProtectedEndpoints | None,
     ) -> None:
         assert agent.name is not None
         self.agent = agent
         self.name = agent.name
         self.settings = settings
         self.workers = workers
+        self.protected = protected
         self.conversations = settings.conversations(agent.name)
         self.server: Server[Any] = agent_server(
             agent, conversations=self.conversations, runs=runs, **settings.served_agent_options(agent.name)
@@ -91,7 +108,9 @@ class _ServedAgent:
         self._security = security
 
     def routes(self, prefix: str) -> list[BaseRoute]:
-        streamable = Route(f"{prefix}/mcp", StreamableHTTPASGIApp(self.sessions))
+        streamable = Route(
+            f"{prefix}/mcp", self._guarded(StreamableHTTPASGIApp(self.sessions), f"{prefix}/mcp")
+        )
         if self.workers > 1:
             refusal = (
                 f"legacy SSE keeps its session in one process and this server runs {self.workers}:"
@@ -105,9 +124,18 @@ class _ServedAgent:
         )
         return [
             streamable,
-            Route(f"{prefix}/sse", _SseEndpoint(self.server, sse), methods=["GET"]),
-            Mount(f"{prefix}/messages/", app=sse.handle_post_message),
+            Route(
+                f"{prefix}/sse",
+                self._guarded(_SseEndpoint(self.server, sse), f"{prefix}/sse"),
+                methods=["GET"],
+            ),
+            # A session's messages go with its stream: the same resource.
+            Mount(f"{prefix}/messages/", app=self._guarded(sse.handle_post_message, f"{prefix}/sse")),
         ]
+
+    def _guarded(self, app: ASGIApp, resource_path: str) -> ASGIApp:
+        """`app` behind the guard of the resource at `resource_path`, when access tokens are checked."""
+        return app if self.protected is None else self.protected.guard(app, resource_path, self.name)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

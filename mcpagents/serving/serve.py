@@ -53,7 +53,8 @@ async def aserve(
     `stdio` serves one agent on this process's stdin/stdout (what Claude Desktop and IDEs start).
     `http` and `sse` serve an HTTP app (both endpoints, see `http_app`) on the settings' `host` and
     `port` (0: any free port; the URL is printed on stderr). The token comes from `settings.token` or
-    `$MCPAGENTS_TOKEN`; a host other than loopback needs one unless `settings.allow_no_token`. On
+    `$MCPAGENTS_TOKEN`, unless `settings.oauth_issuer` names an authorization server whose tokens
+    are taken instead; a host other than loopback needs one of them unless `settings.allow_no_token`. On
     SIGINT or SIGTERM runs in flight get `settings.grace` seconds to finish, then are cancelled.
     """
     served = [agents] if not isinstance(agents, Sequence) else list(agents)
@@ -69,14 +70,29 @@ async def aserve(
 
 
 def guarded(settings: ServerSettings) -> ServerSettings:
-    """`settings` with the token of `$MCPAGENTS_TOKEN` if they name none; a `ConfigError` when
-    serving beyond loopback without one (unless `allow_no_token`)."""
+    """`settings` with the token of `$MCPAGENTS_TOKEN` if they name none and no authorization server;
+    a `ConfigError` when serving beyond loopback without either (unless `allow_no_token`), or with an
+    authorization server but no public `resource_url` for its tokens to name."""
+    loopback = settings.host in LOOPBACK_HOSTS
+    if settings.oauth_issuer is not None:
+        if os.environ.get(TOKEN_VARIABLE) and settings.token is None:
+            raise ConfigError(
+                f"${TOKEN_VARIABLE} is set, and --oauth-issuer given: a static token and an authorization"
+                f" server are exclusive; unset ${TOKEN_VARIABLE} to serve with the authorization server"
+            )
+        if not loopback and settings.resource_url is None:
+            raise ConfigError(
+                f"serving on {settings.host} (not loopback) with an authorization server needs"
+                " --resource-url: the URL callers reach this server at, which their tokens must name"
+            )
+        return settings
     if settings.token is None and os.environ.get(TOKEN_VARIABLE):
         settings = replace(settings, token=os.environ[TOKEN_VARIABLE])
-    if settings.token is None and settings.host not in LOOPBACK_HOSTS and not settings.allow_no_token:
+    if settings.token is None and not loopback and not settings.allow_no_token:
         raise ConfigError(
             f"serving on {settings.host} (not loopback) needs a token: pass --token or set"
-            f" ${TOKEN_VARIABLE} (or --allow-no-token if something in front of this server checks who calls)"
+            f" ${TOKEN_VARIABLE}, or --oauth-issuer for the tokens of an authorization server (or"
+            " --allow-no-token if something in front of this server checks who calls)"
         )
     return settings
 
@@ -134,6 +150,8 @@ async def serve_http_on(
     its own error (not as a traceback in uvicorn's log)."""
     from mcpagents.serving.graceful import GracefulServer
 
+    # The port it listens on (not 0): endpoints' URLs are derived from it (`resource_of`).
+    settings = replace(settings, port=listener.getsockname()[1])
     app = http_app(agents, settings, workers=workers)
     try:
         for agent in agents:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypedDict
+from urllib.parse import SplitResult, urlsplit
 
 from mcpagents.agents.chain import DEFAULT_ANSWER_WAIT, DEFAULT_MAX_DEPTH, DEFAULT_TASK_AFTER
 from mcpagents.agents.conversation_store import DEFAULT_IDLE_EXPIRY, DEFAULT_MAX_CONVERSATIONS
 from mcpagents.errors import ConfigError
+from mcpagents.http_server.guard import LOOPBACK_HOSTS
 from mcpagents.http_server.limits import HttpLimits
 from mcpagents.logs import LogLevel
 
@@ -35,6 +37,16 @@ class ServerSettings:
     """HTTP: the port (0: any free one)."""
     token: str | None = None
     """Required as `Authorization: Bearer <token>` on every path but `/health`."""
+    oauth_issuer: str | None = None
+    """Instead of a token: accept the access tokens (signed JWTs) of this OAuth authorization
+    server, named by its issuer URL exactly as its metadata gives it. Each caller is then known by
+    the token's issuer and subject, and what a caller starts (conversations, tasks) is theirs."""
+    resource_url: str | None = None
+    """With `oauth_issuer`: the URL callers' tokens must name as their audience, one protected
+    resource for the whole server (behind a proxy, the public URL). None: each endpoint is a
+    resource of its own, named by its URL on `host` and `port` (`http://127.0.0.1:8000/mcp`)."""
+    required_scopes: Sequence[str] = ()
+    """With `oauth_issuer`: the scopes every access token must grant (403 otherwise)."""
     allowed_hosts: Sequence[str] = ()
     """Host headers accepted besides the loopback names (`name:*` allows any port)."""
     allowed_origins: Sequence[str] = ()
@@ -89,6 +101,38 @@ class ServerSettings:
                 raise ConfigError(f"{name} must be positive, not {value!r}")
         if isinstance(self.task_after, bool) or not self.task_after >= 0:
             raise ConfigError(f"task_after must be 0 or more, not {self.task_after!r}")
+        self._check_oauth()
+
+    def _check_oauth(self) -> None:
+        if self.oauth_issuer is None:
+            if self.resource_url is not None or self.required_scopes:
+                raise ConfigError(
+                    "resource_url (--resource-url) and required_scopes (--required-scope) are checked in"
+                    " the access tokens of an authorization server: give its oauth_issuer (--oauth-issuer)"
+                )
+            return
+        if self.token is not None:
+            raise ConfigError(
+                "a static token (--token) and an authorization server (--oauth-issuer) are exclusive:"
+                " callers present one kind of bearer token; choose one"
+            )
+        if isinstance(self.required_scopes, str):
+            raise ConfigError(f"required_scopes must be a sequence of scopes, not {self.required_scopes!r}")
+        issuer = _http_url("oauth_issuer (--oauth-issuer)", self.oauth_issuer, query=False)
+        if issuer.scheme != "https" and issuer.hostname not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"oauth_issuer (--oauth-issuer) {self.oauth_issuer!r} must be an https URL (plain http only"
+                " on loopback): the authorization server's keys decide who may call"
+            )
+        if self.resource_url is not None:
+            _http_url("resource_url (--resource-url)", self.resource_url, query=True)
+
+    def resource_of(self, path: str) -> str:
+        """The protected resource the endpoint at `path` is: `resource_url`, or the endpoint's URL."""
+        if self.resource_url is not None:
+            return self.resource_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def transport_security(self) -> TransportSecuritySettings:
         from mcpagents.http_server.guard import transport_security
@@ -146,6 +190,23 @@ class ServerSettings:
         from mcpagents.agents.served_tasks import MemoryTaskBoard
 
         return MemoryTaskBoard()
+
+
+def _http_url(option: str, value: str, *, query: bool) -> SplitResult:
+    """`value` split, or a `ConfigError` unless it is an absolute http(s) URL without a fragment
+    (nor a query, unless `query`), as RFC 8414 and RFC 8707 want issuers and resources."""
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.fragment
+        or (parts.query and not query)
+    ):
+        allowed = "" if query else " or query"
+        raise ConfigError(
+            f"{option} must be an absolute http(s) URL without a fragment{allowed}, not {value!r}"
+        )
+    return parts
 
 
 class ServedAgentOptions(TypedDict):

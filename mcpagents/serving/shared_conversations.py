@@ -5,7 +5,8 @@ A call to a conversation takes the conversation's lease (its row's holder, renew
 runs), reads its memory, and writes the memory back when done: any worker continues any
 conversation, one call at a time. A lease whose holder died expires after `lease` seconds. A
 CodeAgent's Python variables stay in the process that made them: a call that reaches another
-worker continues the memory with fresh variables.
+worker continues the memory with fresh variables. As in `Conversations`, a conversation belongs to
+the caller who started it: its row is keyed by `owned_name(owner, id)`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from mcpagents.agents.caller_identity import owned_name
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.conversation_store import (
     DEFAULT_IDLE_EXPIRY,
@@ -86,32 +88,33 @@ class SharedConversations:
         return int(count)
 
     def __contains__(self, conversation_id: str) -> bool:
-        return bool(
-            self._query("SELECT 1 FROM conversations WHERE agent = ? AND id = ?", self.agent, conversation_id)
-        )
+        """Whether the anonymous caller has a conversation of this id."""
+        row = owned_name("", conversation_id)
+        return bool(self._query("SELECT 1 FROM conversations WHERE agent = ? AND id = ?", self.agent, row))
 
     @asynccontextmanager
-    async def use(self, conversation_id: str | None) -> AsyncIterator[Conversation]:
-        """The conversation to run a call in, held for the call (other calls with the id wait,
-        in any process)."""
+    async def use(self, conversation_id: str | None, owner: str = "") -> AsyncIterator[Conversation]:
+        """`owner`'s conversation to run a call in, held for the call (other calls with the id
+        wait, in any process)."""
         if conversation_id is None:
             async with fresh_conversation() as fresh:
                 yield fresh
             return
+        row = owned_name(owner, conversation_id)
         holder = uuid.uuid4().hex
-        memory, version = await self._acquire(conversation_id, holder)
+        memory, version = await self._acquire(row, holder)
         conversation: Conversation | None = None
         try:
-            conversation = await self._conversation(conversation_id, memory, version)
+            conversation = await self._conversation(row, memory, version)
             async with anyio.create_task_group() as renewals:
-                renewals.start_soon(self._renew, conversation_id, holder)
+                renewals.start_soon(self._renew, row, holder)
                 try:
                     yield conversation
                 finally:
                     renewals.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
-                await self._give_back(conversation_id, holder, conversation, memory)
+                await self._give_back(row, holder, conversation, memory)
 
     async def _give_back(
         self, conversation_id: str, holder: str, conversation: Conversation | None, memory: str | None
