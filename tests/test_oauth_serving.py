@@ -27,10 +27,10 @@ import pytest
 from mcp import Client
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from mcpagents import ConfigError, HttpServer, ServerSettings, ToolCollection, ToolError
 from mcpagents.serving.serve import guarded
+from mcpagents.sign_in.flow import MemoryStorage
 from tests.conftest import TESTS, AuthorizationServer, authorization_server, peer, serving_spec
 
 REDIRECT = "http://127.0.0.1/callback"
@@ -396,26 +396,6 @@ async def test_a_session_answers_only_the_caller_who_opened_it(tmp_path: Path) -
     assert kept.status_code == 200, kept.text
 
 
-class _Memory:
-    """The SDK provider's `TokenStorage`, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
 async def test_the_sdks_client_credentials_provider_finds_the_authorization_server_by_itself(
     tmp_path: Path,
 ) -> None:
@@ -425,7 +405,7 @@ async def test_the_sdks_client_credentials_provider_finds_the_authorization_serv
         authorization_server() as auth,
         serving_spec(rememberer(tmp_path), "--oauth-issuer", auth.issuer) as url,
     ):
-        storage = _Memory()
+        storage = MemoryStorage()
         provider = ClientCredentialsOAuthProvider(
             url, storage, auth.client_id, auth.client_secret, scope="read", issuer=auth.issuer
         )
@@ -452,7 +432,7 @@ async def test_with_a_resource_url_one_token_opens_every_endpoint_of_the_server(
             rememberer(tmp_path), "--oauth-issuer", auth.issuer, "--port", str(port), "--resource-url", root
         ) as url,
     ):
-        storage = _Memory()
+        storage = MemoryStorage()
         provider = ClientCredentialsOAuthProvider(
             urljoin(url, "/rememberer/mcp"), storage, auth.client_id, auth.client_secret, issuer=auth.issuer
         )

@@ -66,7 +66,7 @@ async def sign_in(
                 f"{url} answered HTTP {first.status_code} without a token: it asks for no sign-in"
             )
         guard = await discover(http, url, extract_resource_metadata_from_www_auth(first))
-    kept = _Memory()
+    kept = MemoryStorage()
     async with callback(url, options.callback_port) as browser:
         metadata = OAuthClientMetadata(
             redirect_uris=[AnyUrl(browser.redirect_uri)],
@@ -121,8 +121,9 @@ def _client_auth(options: OAuth) -> Literal["none", "client_secret_basic"]:
     return "client_secret_basic" if options.client_secret else "none"
 
 
-class _Memory:
-    """The provider's storage during one sign-in (what is kept afterwards is a `SignIn`)."""
+class MemoryStorage:
+    """An SDK `TokenStorage` in memory: the provider's during one sign-in (what is kept afterwards
+    is a `SignIn`)."""
 
     def __init__(self) -> None:
         self.tokens: OAuthToken | None = None
