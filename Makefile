@@ -30,6 +30,7 @@ bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/serving.py --servers "mcpagents,mcpagents ×2" --load raw --cpu-ms 4
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/oauth.py
 
 # pip's output goes to .venv/pip.log and is shown only when an install fails.
 PIP_INSTALL = $(BIN)/python -m pip install --quiet >>$(VENV)/pip.log 2>&1

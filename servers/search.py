@@ -28,6 +28,8 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from mcpagents.tls import tls_context
+
 from .fetch import connection_failure
 from .launch import add_transport_options, run
 
@@ -87,7 +89,10 @@ class Searcher:
         timeout = httpx2.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
         try:
             async with httpx2.AsyncClient(
-                timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+                timeout=timeout,
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=True,
+                verify=tls_context(),
             ) as client:
                 response = await client.post(self.backend_url, data={"q": query})
         except httpx2.ConnectTimeout:

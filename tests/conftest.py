@@ -125,8 +125,9 @@ class AuthorizationServer:
 
 
 @contextmanager
-def authorization_server(access_ttl: int = 3600) -> Iterator[AuthorizationServer]:
-    """Start the authorization server on a free port of 127.0.0.1; access tokens live `access_ttl` s."""
+def authorization_server(access_ttl: int = 3600, token_format: str = "jwt") -> Iterator[AuthorizationServer]:
+    """Start the authorization server on a free port of 127.0.0.1; access tokens live `access_ttl` s
+    and are JWTs, or with `token_format="opaque"` opaque (those it can introspect and revoke)."""
     if not (TESTS / "peers" / "node_modules" / "oidc-provider").exists():
         pytest.fail("oidc-provider is missing: run `make test`, which installs the npm peers in tests/peers")
     process = subprocess.Popen(
@@ -134,7 +135,7 @@ def authorization_server(access_ttl: int = 3600) -> Iterator[AuthorizationServer
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "AS_ACCESS_TTL": str(access_ttl)},
+        env={**os.environ, "AS_ACCESS_TTL": str(access_ttl), "AS_TOKEN_FORMAT": token_format},
     )
     try:
         assert process.stdout is not None

@@ -12,6 +12,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "portal": 1,
     "json_data": 1,
+    "tls": 1,
     "logs": 1,
     "http_server": 1,
     "servers": 2,

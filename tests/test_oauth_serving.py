@@ -27,8 +27,11 @@ import pytest
 from mcp import Client
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
+from starlette.responses import PlainTextResponse
 
 from mcpagents import ConfigError, HttpServer, ServerSettings, ToolCollection, ToolError
+from mcpagents.http_server.introspection import IntrospectionVerifier, TokenIntrospection
+from mcpagents.http_server.protected_resource import ProtectedResource, ResourceGuard
 from mcpagents.serving.serve import guarded
 from mcpagents.sign_in.flow import MemoryStorage
 from tests.conftest import TESTS, AuthorizationServer, authorization_server, peer, serving_spec
@@ -251,6 +254,66 @@ async def test_an_expired_token_is_refused_once_it_expires(tmp_path: Path) -> No
                     await anyio.sleep(0.2)
     assert challenge_of(answer)["error"] == "invalid_token"
     assert challenge_of(answer)["error_description"] == "the access token has expired"
+
+
+async def test_with_introspection_opaque_tokens_work_and_a_revoked_one_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--oauth-introspection`: each token goes to the authorization server (which issues opaque ones
+    here), so one it revoked is refused on the next request, while the server serves on."""
+    monkeypatch.setenv("MCPAGENTS_OAUTH_CLIENT_SECRET", "service-secret")  # the served process's too
+    introspecting = ("--oauth-introspection", "--oauth-client-id", "service")
+    with (
+        authorization_server(token_format="opaque") as auth,
+        serving_spec(rememberer(tmp_path), "--oauth-issuer", auth.issuer, *introspecting) as url,
+    ):
+        token, named = await client_token(auth, url), urljoin(url, "/rememberer/mcp")
+        async with calling(url, token) as client:
+            before = await client.call_tool("rememberer", {"task": "Hello."})
+        async with httpx2.AsyncClient(timeout=30) as http:
+            revoked = await http.post(
+                (await metadata(auth))["revocation_endpoint"],
+                data={"token": token, "token_type_hint": "access_token"},
+                auth=(auth.client_id, auth.client_secret),
+            )
+            after = await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
+            elsewhere = await http.post(
+                url, json={}, headers={"Authorization": f"Bearer {await client_token(auth, named)}"}
+            )
+        async with calling(url, await client_token(auth, url)) as client:
+            fresh = await client.call_tool("rememberer", {"task": "Hello again."})
+    assert token.count(".") != 2  # opaque: only the authorization server can tell what it grants
+    assert before.structured_content is not None, before
+    assert before.structured_content["caller"] == auth.client_id  # known as a JWT's caller would be
+    assert revoked.status_code == 200, revoked.text
+    assert after.status_code == 401 and challenge_of(after)["error"] == "invalid_token"
+    assert "the access token is not active" in challenge_of(after)["error_description"]
+    assert challenge_of(elsewhere)["error_description"] == (
+        f"the access token is for '{named}', not for this resource ({url})"
+    )
+    assert not fresh.is_error, fresh
+
+
+@pytest.mark.parametrize("down", ["refusing connections", "silent"])
+async def test_an_authorization_server_down_gets_503_naming_it_within_the_timeout(down: str) -> None:
+    """Introspection: a caller gets 503 (not 401: its token may be fine) naming the authorization
+    server, within the timeout, whether that server refuses connections or never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        if down == "silent":
+            listener.listen()  # connections are accepted by the kernel, and nothing ever answers
+        issuer = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        resource = ProtectedResource("http://agents.test/mcp", issuer)
+        introspection = TokenIntrospection(issuer, "service", "service-secret", timeout=1)
+        guard = ResourceGuard(
+            PlainTextResponse("never reached"), resource, IntrospectionVerifier(introspection, resource.url)
+        )
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(guard), base_url=resource.url) as http:
+            with anyio.fail_after(10):
+                answer = await http.post("/mcp", headers={"Authorization": "Bearer opaque-token"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "30"
+    assert answer.text.startswith("cannot check access tokens now: ")
+    assert f"the authorization server {issuer}" in answer.text
 
 
 async def test_a_token_without_a_required_scope_gets_403_naming_the_scope(tmp_path: Path) -> None:
@@ -537,3 +600,21 @@ def test_an_authorization_server_excludes_a_static_token_and_needs_a_public_url_
     monkeypatch.setenv("MCPAGENTS_TOKEN", "s3cret")
     with pytest.raises(ConfigError, match=r"\$MCPAGENTS_TOKEN is set"):
         guarded(ServerSettings(oauth_issuer=issuer))
+
+
+def test_introspection_needs_an_issuer_and_the_servers_own_client_credentials() -> None:
+    with pytest.raises(ConfigError, match=r"give its oauth_issuer \(--oauth-issuer\)"):
+        ServerSettings(oauth_introspection=True, oauth_client_id="rs", oauth_client_secret="s3cret")
+    with pytest.raises(ConfigError, match=r"--oauth-client-id.*\$MCPAGENTS_OAUTH_CLIENT_SECRET"):
+        ServerSettings(
+            oauth_issuer="https://auth.example.com", oauth_introspection=True, oauth_client_id="rs"
+        )
+    with pytest.raises(ConfigError, match=r"add oauth_introspection \(--oauth-introspection\)"):
+        ServerSettings(oauth_issuer="https://auth.example.com", oauth_client_id="rs")
+    settings = ServerSettings(
+        oauth_issuer="https://auth.example.com",
+        oauth_introspection=True,
+        oauth_client_id="rs",
+        oauth_client_secret="s3cret",
+    )
+    assert "s3cret" not in repr(settings)

@@ -17,11 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
+import keyring.core
 import pytest
+from mcp.shared.auth import OAuthToken
 
 from mcpagents import HttpServer, OAuth, SignInRequired, ToolCollection, load_server_config
 from mcpagents.errors import ConfigError
-from mcpagents.sign_in.token_store import TokenStore
+from mcpagents.sign_in.keyring_store import KeyringStore
+from mcpagents.sign_in.token_store import SignIn, TokenStore, default_store, expiry
 from tests.conftest import MCPAGENTS, AuthorizationServer, authorization_server, serving_spec
 
 SCRIPT = (
@@ -47,6 +50,19 @@ def sign_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "sign-ins"
     monkeypatch.setenv("MCPAGENTS_SIGN_IN_DIR", str(directory))
     return directory
+
+
+@pytest.fixture
+def plaintext_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """keyring with keyrings.alt's plaintext backend, its file in tmp_path: a real keyring that runs
+    anywhere, and one only an explicit `MCPAGENTS_SIGN_IN_STORE=keyring` may use. No store is chosen."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    for variable, folder in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config")):
+        monkeypatch.setenv(variable, str(tmp_path / folder))
+    monkeypatch.delenv("MCPAGENTS_SIGN_IN_STORE", raising=False)
+    monkeypatch.delenv("MCPAGENTS_SIGN_IN_DIR", raising=False)
+    # keyring picks its backend once per process: have it read this environment (restored after).
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
 
 
 def login(url: str, *flags: str) -> str:
@@ -95,11 +111,13 @@ def test_login_then_every_connection_sends_the_kept_sign_in(tmp_path: Path, sign
 
 
 def test_an_expired_sign_in_is_renewed_and_a_refused_token_renewed_once(
-    tmp_path: Path, sign_ins: Path
+    tmp_path: Path, plaintext_keyring: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Kept in a keyring this time: `login`, every renewal and `logout` go through it.
+    monkeypatch.setenv("MCPAGENTS_SIGN_IN_STORE", "keyring")
     with protected(tmp_path, access_ttl=2) as (_, url):
         login(url)
-        store = TokenStore(sign_ins)
+        store = default_store()
         first = store.load(url)
         assert first is not None and first.expires_at is not None
         deadline = time.monotonic() + 10
@@ -122,6 +140,29 @@ def test_an_expired_sign_in_is_renewed_and_a_refused_token_renewed_once(
         ):
             answer(HttpServer(url))
         assert time.monotonic() - started < 10, "fails fast"
+        logout = subprocess.run([MCPAGENTS, "logout", "--url", url], capture_output=True, text=True)
+        assert "gone from the system keyring (file PlaintextKeyring)" in logout.stdout, logout.stderr
+        assert keyring.get_password("mcpagents", url) is None
+
+
+def test_a_sign_in_refused_mid_run_fails_that_call_and_the_connection_lives_on(
+    tmp_path: Path, sign_ins: Path
+) -> None:
+    with protected(tmp_path) as (_, url):
+        login(url)
+        store = TokenStore(sign_ins)
+        good = store.load(url)
+        assert good is not None
+        with ToolCollection.from_mcp(HttpServer(url, name="notes")) as tools:
+            assert tools["agent"](task="First?")["answer"] == "ok"
+            forged = good.tokens.model_copy(update={"access_token": "forged", "refresh_token": "forged-too"})
+            store.save(good.renewed(forged))
+            with pytest.raises(
+                SignInRequired, match=r"server 'notes' .*could not be renewed .*invalid_grant"
+            ):
+                tools["agent"](task="Second?")
+            store.save(good)
+            assert tools["agent"](task="Third?")["answer"] == "ok"
 
 
 def test_a_server_that_needs_a_sign_in_fails_at_once_naming_the_command(
@@ -137,6 +178,41 @@ def test_a_server_that_needs_a_sign_in_fails_at_once_naming_the_command(
         with pytest.raises(SignInRequired, match=rf"server 'declared' \({url}\) needs a sign-in"):
             answer(HttpServer(url, name="declared", oauth=OAuth()))
         assert time.monotonic() - started < 10
+
+
+def test_the_keyring_keeps_sign_ins_when_asked_to(
+    tmp_path: Path, plaintext_keyring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MCPAGENTS_SIGN_IN_STORE", "keyring")
+    monkeypatch.setenv("MCPAGENTS_SIGN_IN_DIR", str(tmp_path / "sign-ins"))  # the explicit choice wins
+    url = "https://mcp.example.com/mcp"
+    tokens = OAuthToken(access_token="a", refresh_token="r", expires_in=60)
+    sign_in = SignIn(url, tokens, expiry(tokens), None, "https://as.example", "https://as.example/t", url)
+    store = default_store()
+    assert isinstance(store, KeyringStore)
+    store.save(sign_in)
+    assert store.load(f"{url}/") == sign_in
+    assert SignIn.from_json(keyring.get_password("mcpagents", url) or "") == sign_in
+    assert not (tmp_path / "sign-ins").exists() and not (tmp_path / "config").exists()
+    assert store.forget(url) and not store.forget(url)
+    assert store.load(url) is None and keyring.get_password("mcpagents", url) is None
+
+
+def test_the_store_is_chosen_safely(
+    tmp_path: Path, plaintext_keyring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = default_store()  # a keyring in a plain file is no better than our own files
+    assert isinstance(store, TokenStore) and store.directory == tmp_path / "config/mcpagents/sign-ins"
+    monkeypatch.setenv("MCPAGENTS_SIGN_IN_STORE", "bogus")
+    with pytest.raises(
+        ConfigError, match="MCPAGENTS_SIGN_IN_STORE is 'bogus': expected one of keyring, file"
+    ):
+        default_store()
+    monkeypatch.setenv("MCPAGENTS_SIGN_IN_STORE", "keyring")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    with pytest.raises(ConfigError, match=r"finds no keyring here .* or set MCPAGENTS_SIGN_IN_STORE=file"):
+        default_store()
 
 
 def test_client_credentials_and_token_files_need_no_person(tmp_path: Path, sign_ins: Path) -> None:
@@ -172,16 +248,25 @@ def test_config_entries_take_oauth_options(tmp_path: Path, monkeypatch: pytest.M
                 "url": "https://b.example/mcp",
                 "oauth": {"client_id": "bot", "client_secret": "${SECRET}", "client_credentials": True},
             },
+            "chained": {
+                "url": "https://c.example/mcp",
+                "oauth": {"client_id": "bot", "client_secret": "${SECRET}", "token_exchange": True},
+            },
+            "issued": {"url": "https://d.example/mcp", "oauth": {"token_file": str(tmp_path / "token")}},
         }
     }
     servers = load_server_config(config)
     assert servers["plain"].oauth == OAuth()  # type: ignore[union-attr]
     assert servers["service"].oauth == OAuth(client_id="bot", client_secret="s3cret", client_credentials=True)  # type: ignore[union-attr]
+    assert servers["chained"].oauth == OAuth(client_id="bot", client_secret="s3cret", token_exchange=True)  # type: ignore[union-attr]
+    assert servers["issued"].oauth == OAuth(token_file=str(tmp_path / "token"))  # type: ignore[union-attr]
     for entry, problem in (
         ({"oauth": "yes"}, "must be true or an object of sign-in options"),
         ({"oauth": {"client": "x"}}, 'unknown key "client"; expected one of client_id'),
         ({"oauth": {"client_credentials": True}}, "client_credentials needs a client_id and a client_secret"),
         ({"oauth": {"callback_port": "80"}}, "callback_port: must be a port number"),
+        ({"oauth": {"token_exchange": True}}, "token_exchange needs a client_id and a client_secret"),
+        ({"oauth": {"token_exchange": "yes"}}, "token_exchange: must be true or false"),
     ):
         with pytest.raises(ConfigError, match=problem):
             load_server_config({"mcpServers": {"x": {"url": "https://c.example/mcp", **entry}}})

@@ -11,7 +11,7 @@ else, exactly as ids never used do (nothing tells another caller that they exist
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
@@ -24,6 +24,9 @@ class Caller:
     issuer: str | None = None
     subject: str | None = None
     client_id: str | None = None
+    access_token: str | None = field(default=None, repr=False, compare=False)
+    """The token itself: what a run does for the caller down a chain may carry a token exchanged
+    for it (`OAuth.token_exchange`); it is never sent on."""
 
     @classmethod
     def of(cls, token: AccessToken) -> Caller:
@@ -32,6 +35,7 @@ class Caller:
             issuer=issuer if isinstance(issuer, str) else None,
             subject=token.subject or token.client_id,
             client_id=token.client_id,
+            access_token=token.token,
         )
 
     @property

@@ -35,7 +35,7 @@ from mcpagents.agents.caller import (
     pushing_caller,
     send_log,
 )
-from mcpagents.agents.caller_identity import current_caller, owned_name
+from mcpagents.agents.caller_identity import Caller, current_caller, owned_name
 from mcpagents.agents.chain import DEFAULT_MAX_DEPTH, DEFAULT_TASK_AFTER, CallChain, ChainError, current_chain
 from mcpagents.agents.conversation_store import (
     MAX_ID_CHARACTERS,
@@ -56,6 +56,7 @@ from mcpagents.connections.interaction import Interaction
 from mcpagents.connections.tasks_extension import TASKS_EXTENSION, declares_tasks
 from mcpagents.errors import ConfigError, MCPAgentsError, ToolArgumentError
 from mcpagents.logs import LOG_LEVELS, LogLevel
+from mcpagents.sign_in.on_behalf import on_behalf_of
 from mcpagents.tools.arguments import ArgumentChecker
 from mcpagents.tools.tool import Tool
 
@@ -245,14 +246,14 @@ def agent_server(
 
         def held_run(held: HeldRun) -> Awaitable[mcp_types.CallToolResult]:
             interaction = held.interaction(capabilities, relay_sampling=relay_sampling)
-            return execute(task, conversation_id, caller.key, chain, interaction, _held_reporter(held))
+            return execute(task, conversation_id, caller, chain, interaction, _held_reporter(held))
 
         if params.task is not None and not is_modern(ctx):
             return tasks.start(params.task, held_run, owner=caller.key)
         if is_modern(ctx):
             return await _drive(held_runs.start(held_run, owner=caller.key), ctx, within=_window(ctx))
         interaction = pushing_caller(ctx, relay_sampling=relay_sampling)
-        return await execute(task, conversation_id, caller.key, chain, interaction, _reporter(ctx))
+        return await execute(task, conversation_id, caller, chain, interaction, _reporter(ctx))
 
     def _window(ctx: ServerRequestContext[Any]) -> float | None:
         """How long a 2026-07-28 call waits for its run before it becomes a task (None: to the end)."""
@@ -307,7 +308,7 @@ def agent_server(
     async def execute(
         task: str,
         conversation_id: str | None,
-        owner: str,
+        caller: Caller,
         chain: CallChain,
         interaction: Interaction,
         report: Callable[[str], Awaitable[None]],
@@ -315,8 +316,12 @@ def agent_server(
         result: RunResult | None = None
         token = current_chain.set(chain)
         try:
-            with in_flight.track(), anyio.move_on_after(chain.remaining()) as deadline:
-                async with kept.use(conversation_id, owner) as conversation:
+            with (
+                in_flight.track(),
+                on_behalf_of(caller.access_token),
+                anyio.move_on_after(chain.remaining()) as deadline,
+            ):
+                async with kept.use(conversation_id, caller.key) as conversation:
                     events = agent.arun(
                         task,
                         stream=True,

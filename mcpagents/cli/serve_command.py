@@ -8,7 +8,7 @@ from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK
 from mcpagents.http_server.limits import add_limit_options, limits_from
 from mcpagents.logs import LOG_LEVELS
-from mcpagents.serving.settings import DEFAULTS, ServerSettings
+from mcpagents.serving.settings import CLIENT_SECRET_VARIABLE, DEFAULTS, ServerSettings
 
 EXAMPLE = """examples:
   mcpagents serve helper.yaml                              # stdio, for Claude Desktop / IDEs
@@ -61,6 +61,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=[],
         metavar="SCOPE",
         help="HTTP, with --oauth-issuer: a scope every access token must grant (repeatable)",
+    )
+    serve.add_argument(
+        "--oauth-introspection",
+        action="store_true",
+        help="HTTP, with --oauth-issuer: check every access token (opaque or JWT) by asking the"
+        " authorization server (RFC 7662), so that revoked tokens are refused at once; one request to it"
+        " per MCP request",
+    )
+    serve.add_argument(
+        "--oauth-client-id",
+        metavar="ID",
+        help="HTTP, with --oauth-introspection: this server's client at the authorization server"
+        f" (its secret: set ${CLIENT_SECRET_VARIABLE})",
     )
     serve.add_argument(
         "--allow-no-token", action="store_true", help="HTTP: allow a non-loopback --host without a token"
@@ -176,6 +189,10 @@ def _serve(options: argparse.Namespace) -> int:
         oauth_issuer=options.oauth_issuer,
         resource_url=options.resource_url,
         required_scopes=tuple(options.required_scope),
+        oauth_introspection=options.oauth_introspection,
+        oauth_client_id=options.oauth_client_id,
+        # Read only for introspection: a secret left in the environment is no mistake otherwise.
+        oauth_client_secret=os.environ.get(CLIENT_SECRET_VARIABLE) if options.oauth_introspection else None,
         allowed_hosts=tuple(options.allowed_host),
         allowed_origins=tuple(options.allowed_origin),
         max_body_bytes=options.max_body_bytes,

@@ -70,13 +70,15 @@ def _login(options: argparse.Namespace) -> int:
 
 
 def _logout(options: argparse.Namespace) -> int:
-    from mcpagents.sign_in.token_store import TokenStore
+    from mcpagents.sign_in.token_store import default_store
 
     server = _target(options)
-    if TokenStore().forget(server.url):
-        print(f"Signed out of {server.display_name} ({server.url}).")
+    store = default_store()
+    where = store.where(server.url)
+    if store.forget(server.url):
+        print(f"Signed out of {server.display_name} ({server.url}): its sign-in is gone from {where}.")
     else:
-        print(f"No sign-in to {server.display_name} ({server.url}) was kept.", file=sys.stderr)
+        print(f"No sign-in to {server.display_name} ({server.url}) was kept in {where}.", file=sys.stderr)
     return 0
 
 

@@ -44,6 +44,7 @@ from mcpagents.connections.tasks_extension import TasksExtension
 from mcpagents.errors import MCPServerError, SignInRequired, ToolArgumentError, ToolError, ToolTimeoutError
 from mcpagents.logs import ServerLog
 from mcpagents.portal import spawn_detached
+from mcpagents.sign_in import refusals
 from mcpagents.sign_in.options import login_command
 
 ProgressHandler = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -390,10 +391,13 @@ class Connection:
             attempt = self._attempt
             if attempt is not None:
                 attempt.http_refusal = None
-            try:
-                return await send(client)
-            except Exception as error:
-                failure = _leaf(error)
+            with refusals.watch() as refused:
+                try:
+                    return await send(client)
+                except Exception as error:
+                    failure = _leaf(error)
+            if refused:
+                raise refused[0] from failure
             if attempt is not None and not retried and _session_expired(failure, attempt):
                 attempt.ended.set()
                 retried = True

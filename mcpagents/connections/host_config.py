@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypedDict, get_args
 from urllib.parse import urlsplit
@@ -325,8 +325,7 @@ class _Reader:
         return HttpServer(url, headers or None, transport, name, **client, oauth=self.oauth(entry, path))
 
     def oauth(self, entry: Mapping[str, Any], path: str) -> OAuth | None:
-        """`oauth`: true, or `{client_id, client_secret, scope, client_credentials,
-        client_metadata_url, callback_port}` (strings expanded like the other values)."""
+        """`oauth`: true, or an object of `OAuth` options (strings expanded like the other values)."""
         given = entry.get("oauth")
         if given is None or given is False:
             return None
@@ -336,14 +335,7 @@ class _Reader:
             raise self.fail(
                 f"{path}.oauth", f"must be true or an object of sign-in options, got {_show(given)}"
             )
-        known = (
-            "client_id",
-            "client_secret",
-            "scope",
-            "client_credentials",
-            "client_metadata_url",
-            "callback_port",
-        )
+        known = tuple(option.name for option in fields(OAuth))
         if unknown := sorted(set(given) - set(known)):
             raise self.fail(
                 f"{path}.oauth", f"unknown key {_show(unknown[0])}; expected one of {', '.join(known)}"
@@ -354,16 +346,19 @@ class _Reader:
                 options[key] = self.string(given[key], f"{path}.oauth.{key}")
         if "token_file" in options:
             options["token_file"] = str(self.folder / Path(options["token_file"]).expanduser())
-        credentials = given.get("client_credentials", False)
-        if not isinstance(credentials, bool):
-            raise self.fail(
-                f"{path}.oauth.client_credentials", f"must be true or false, got {_show(credentials)}"
-            )
+        for key in ("client_credentials", "token_exchange"):
+            if not isinstance(given.get(key, False), bool):
+                raise self.fail(f"{path}.oauth.{key}", f"must be true or false, got {_show(given[key])}")
         port = given.get("callback_port", 0)
         if isinstance(port, bool) or not isinstance(port, int):
             raise self.fail(f"{path}.oauth.callback_port", f"must be a port number, got {_show(port)}")
         try:
-            return OAuth(**options, client_credentials=credentials, callback_port=port)
+            return OAuth(
+                **options,
+                client_credentials=given.get("client_credentials", False),
+                token_exchange=given.get("token_exchange", False),
+                callback_port=port,
+            )
         except ConfigError as error:
             raise self.fail(f"{path}.oauth", str(error)) from None
 

@@ -6,6 +6,7 @@ The SDK turns an HTTP error status into a bare error: every response is shown to
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -20,7 +21,11 @@ if TYPE_CHECKING:
 
     from mcpagents.connections.specs import HttpServer, ServerLink
 
+from mcpagents.errors import ConfigError
+from mcpagents.tls import tls_context
+
 _TIMEOUT = httpx2.Timeout(30, read=300)
+logger = logging.getLogger("mcpagents")
 
 
 def http_transport(spec: HttpServer, link: ServerLink) -> Transport:
@@ -38,6 +43,7 @@ def http_transport(spec: HttpServer, link: ServerLink) -> Transport:
             timeout=timeout or _TIMEOUT,
             auth=auth or signed_in,
             event_hooks={"response": [link.on_http_response]},
+            verify=tls_context(),
         )
 
     if spec.transport == "sse":
@@ -52,11 +58,17 @@ def _sign_in(spec: HttpServer) -> httpx2.Auth | None:
         return None
     from mcpagents.sign_in.bearer import SignedIn
     from mcpagents.sign_in.options import OAuth
-    from mcpagents.sign_in.token_store import TokenStore
+    from mcpagents.sign_in.token_store import default_store
 
-    store = TokenStore()
-    if spec.oauth is None and store.load(spec.url) is None:
-        return None
+    store = default_store()
+    if spec.oauth is None:
+        try:
+            kept = store.load(spec.url)
+        except ConfigError as error:  # a locked keyring must not stop servers that need no sign-in
+            logger.warning("server %r is connected without its kept sign-in: %s", spec.display_name, error)
+            return None
+        if kept is None:
+            return None
     return SignedIn(spec.display_name, spec.url, spec.oauth or OAuth(), store)
 
 

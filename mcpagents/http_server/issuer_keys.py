@@ -11,6 +11,8 @@ start while its authorization server is briefly away. They are fetched again
 * when the set is older than `max_age`, so that a withdrawn key stops being accepted.
 
 A failed fetch keeps the keys already held; with none, tokens cannot be checked until one succeeds.
+The metadata's discovery (`issuer_metadata`) also serves `introspection`, which looks up another
+endpoint there.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWTError
 
 from mcpagents.errors import MCPAgentsError
+from mcpagents.tls import tls_context
 
 logger = logging.getLogger("mcpagents.http_server")
 
@@ -98,15 +101,15 @@ class IssuerKeys:
         self._fetched_at = now
 
     async def _fetch(self) -> PyJWKSet:
-        async with httpx2.AsyncClient(timeout=self.timeout) as client:
-            metadata = await self._metadata(client)
+        async with httpx2.AsyncClient(timeout=self.timeout, verify=tls_context()) as client:
+            metadata = await issuer_metadata(client, self.issuer)
             jwks_uri = metadata.get("jwks_uri")
             if not isinstance(jwks_uri, str):
                 raise AuthorizationServerError(
                     f"the metadata of the authorization server {self.issuer} names no jwks_uri,"
                     " so the signatures of its tokens cannot be checked"
                 )
-            response = await self._get(client, jwks_uri)
+            response = await ask(client, self.issuer, "GET", jwks_uri)
             if response.status_code != 200:
                 raise AuthorizationServerError(
                     f"the authorization server {self.issuer} answered {response.status_code} for its"
@@ -119,41 +122,48 @@ class IssuerKeys:
                     f"the keys of the authorization server {self.issuer} at {jwks_uri} are unusable: {error}"
                 ) from error
 
-    async def _metadata(self, client: httpx2.AsyncClient) -> dict[str, Any]:
-        """The first metadata document found, which must name this issuer exactly."""
-        for url in metadata_urls(self.issuer):
-            response = await self._get(client, url)
-            if response.status_code in _NOT_HERE:
-                continue
-            try:
-                metadata = response.json() if response.status_code == 200 else None
-            except ValueError:
-                metadata = None
-            if not isinstance(metadata, dict):
-                raise AuthorizationServerError(
-                    f"the authorization server {self.issuer} answered {response.status_code} without"
-                    f" JSON metadata at {url}"
-                )
-            if metadata.get("issuer") != self.issuer:
-                raise AuthorizationServerError(
-                    f"the metadata at {url} is that of the issuer {metadata.get('issuer')!r}, not"
-                    f" {self.issuer!r}: give the issuer URL exactly as the authorization server names"
-                    " itself (a trailing slash counts)"
-                )
-            return metadata
-        raise AuthorizationServerError(
-            f"the authorization server {self.issuer} publishes no metadata (tried"
-            f" {', '.join(metadata_urls(self.issuer))}): is this its issuer URL?"
-        )
 
-    async def _get(self, client: httpx2.AsyncClient, url: str) -> httpx2.Response:
+async def issuer_metadata(client: httpx2.AsyncClient, issuer: str) -> dict[str, Any]:
+    """The metadata of the authorization server `issuer`: the first document found at
+    `metadata_urls(issuer)`, which must name this issuer exactly."""
+    for url in metadata_urls(issuer):
+        response = await ask(client, issuer, "GET", url)
+        if response.status_code in _NOT_HERE:
+            continue
         try:
-            return await client.get(url, headers={"Accept": "application/json"})
-        except httpx2.HTTPError as error:
-            reason = str(error) or type(error).__name__
+            metadata = response.json() if response.status_code == 200 else None
+        except ValueError:
+            metadata = None
+        if not isinstance(metadata, dict):
             raise AuthorizationServerError(
-                f"cannot reach the authorization server {self.issuer} ({url}): {reason}"
-            ) from error
+                f"the authorization server {issuer} answered {response.status_code} without"
+                f" JSON metadata at {url}"
+            )
+        if metadata.get("issuer") != issuer:
+            raise AuthorizationServerError(
+                f"the metadata at {url} is that of the issuer {metadata.get('issuer')!r}, not"
+                f" {issuer!r}: give the issuer URL exactly as the authorization server names"
+                " itself (a trailing slash counts)"
+            )
+        return metadata
+    raise AuthorizationServerError(
+        f"the authorization server {issuer} publishes no metadata (tried"
+        f" {', '.join(metadata_urls(issuer))}): is this its issuer URL?"
+    )
+
+
+async def ask(
+    client: httpx2.AsyncClient, issuer: str, method: str, url: str, **options: Any
+) -> httpx2.Response:
+    """`client.request(method, url, **options)` for JSON from the authorization server `issuer`;
+    a failure to get any answer (unreachable, timed out) raised as `AuthorizationServerError`."""
+    try:
+        return await client.request(method, url, headers={"Accept": "application/json"}, **options)
+    except httpx2.HTTPError as error:
+        reason = str(error) or type(error).__name__
+        raise AuthorizationServerError(
+            f"cannot reach the authorization server {issuer} ({url}): {reason}"
+        ) from error
 
 
 def metadata_urls(issuer: str) -> list[str]:

@@ -10,21 +10,23 @@ it); whether they suffice is for the caller of `check` to decide (the answer the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import jwt
 from jwt.exceptions import (
     ExpiredSignatureError,
     ImmatureSignatureError,
-    InvalidAudienceError,
     InvalidSignatureError,
     MissingRequiredClaimError,
     PyJWTError,
 )
 from mcp.server.auth.provider import AccessToken
 
-from mcpagents.errors import MCPAgentsError
+from mcpagents.http_server.access_tokens import (
+    CLOCK_LEEWAY,
+    TokenChecker,
+    TokenRefused,
+    check_audience,
+    grant,
+)
 from mcpagents.http_server.issuer_keys import IssuerKeys
 
 ACCEPTED_ALGORITHMS = (
@@ -42,16 +44,8 @@ ACCEPTED_ALGORITHMS = (
 """Signatures made with a private key. A token names its own algorithm: accepting a shared-secret
 one (HS256) or `none` would let a token signed with the public key, or not at all, pass."""
 
-CLOCK_LEEWAY = 5.0
-"""Seconds by which the clocks of this server and the authorization server may disagree: a token
-is still accepted that long after its `exp`, and already that long before its `nbf`."""
 
-
-class TokenRefused(MCPAgentsError):
-    """An access token this server does not accept; the message says why, for the caller."""
-
-
-class JwtVerifier:
+class JwtVerifier(TokenChecker):
     """The verifier of the tokens `keys.issuer` issues for the resource at `resource` (the URL the
     tokens' audience must name; the same URL with or without a trailing slash passes)."""
 
@@ -59,16 +53,6 @@ class JwtVerifier:
         self.keys = keys
         self.resource = resource
         self.leeway = leeway
-        bare = resource.rstrip("/")
-        self._audiences = [bare, f"{bare}/"]
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        """The SDK's `TokenVerifier`: the token's grant, or None when it is refused (`check` says why).
-        Raises `AuthorizationServerError` when the issuer's keys cannot be had."""
-        try:
-            return await self.check(token)
-        except TokenRefused:
-            return None
 
     async def check(self, token: str) -> AccessToken:
         """The grant of an acceptable `token`; `TokenRefused` saying why for any other, and
@@ -97,50 +81,19 @@ class JwtVerifier:
                 token,
                 key,
                 algorithms=ACCEPTED_ALGORITHMS,
-                audience=self._audiences,
                 issuer=issuer,
                 leeway=self.leeway,
-                options={"require": ["exp", "iss", "aud"]},
+                options={"require": ["exp", "iss", "aud"], "verify_aud": False},  # checked below
             )
         except ExpiredSignatureError:
             raise TokenRefused("the access token has expired") from None
         except ImmatureSignatureError:
             raise TokenRefused("the access token is not valid yet") from None
-        except InvalidAudienceError:
-            raise TokenRefused(
-                f"the access token is for {claimed.get('aud')!r}, not for this resource ({self.resource})"
-            ) from None
         except MissingRequiredClaimError as error:
             raise TokenRefused(f"the access token has no {error.claim!r} claim") from None
         except InvalidSignatureError:
             raise TokenRefused("the access token's signature does not verify") from None
         except PyJWTError as error:
             raise TokenRefused(f"the access token is invalid: {error}") from None
-        return self._grant(token, claims)
-
-    def _grant(self, token: str, claims: dict[str, Any]) -> AccessToken:
-        subject, client = claims.get("sub"), claims.get("client_id", claims.get("azp"))
-        subject = subject if isinstance(subject, str) and subject else None
-        client = client if isinstance(client, str) and client else None
-        principal = subject or client  # a token without `sub` acts for its client
-        if principal is None:
-            raise TokenRefused("the access token names neither a subject (sub) nor a client (client_id)")
-        return AccessToken(
-            token=token,
-            client_id=client or principal,
-            scopes=scopes_of(claims),
-            expires_at=int(claims["exp"]),
-            resource=self.resource,
-            subject=principal,
-            claims=claims,
-        )
-
-
-def scopes_of(claims: Mapping[str, Any]) -> list[str]:
-    """The scopes a token grants: `scope` (space-separated) or `scp` (a list, or space-separated)."""
-    granted = claims.get("scope", claims.get("scp"))
-    if isinstance(granted, str):
-        return granted.split()
-    if isinstance(granted, list):
-        return [scope for scope in granted if isinstance(scope, str)]
-    return []
+        check_audience(claims["aud"], self.resource)
+        return grant(token, claims, self.resource)

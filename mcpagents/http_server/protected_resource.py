@@ -5,10 +5,10 @@ The guard is the SDK's `RequireAuthMiddleware` with what it lacks for this serve
 token was refused (`error_description`: expired, for another resource, from another issuer...),
 answers a request that carries no token without an error code (RFC 6750 §3.1), names the scopes
 it requires in every challenge (`scope=`, which clients use to ask for the right ones, step-up
-after a 403 included), and answers 503 rather than 401 when the authorization server's keys cannot
-be had, so that clients do not sign in again for nothing. An accepted request goes on with the
-SDK's `AuthenticatedUser` in `scope["user"]` and in `get_access_token()`, as the SDK's own
-middleware leaves it.
+after a 403 included), and answers 503 rather than 401 when the authorization server's keys, or
+its introspection endpoint, cannot be had, so that clients do not sign in again for nothing. An
+accepted request goes on with the SDK's `AuthenticatedUser` in `scope["user"]` and in
+`get_access_token()`, as the SDK's own middleware leaves it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcpagents.http_server.access_tokens import TokenChecker, TokenRefused
 from mcpagents.http_server.issuer_keys import AuthorizationServerError
-from mcpagents.http_server.jwt_verifier import JwtVerifier, TokenRefused
 
 logger = logging.getLogger("mcpagents.http_server")
 
@@ -69,7 +69,7 @@ class ResourceGuard:
     """ASGI middleware letting through to `app` only requests whose bearer token `verifier` accepts
     and that grant the resource's required scopes."""
 
-    def __init__(self, app: ASGIApp, resource: ProtectedResource, verifier: JwtVerifier) -> None:
+    def __init__(self, app: ASGIApp, resource: ProtectedResource, verifier: TokenChecker) -> None:
         self.app = AuthContextMiddleware(app)
         self.resource = resource
         self.verifier = verifier

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from mcpagents.agents.served_tasks import TaskBoard
 
 
+CLIENT_SECRET_VARIABLE = "MCPAGENTS_OAUTH_CLIENT_SECRET"
+"""The environment variable `mcpagents serve` takes `oauth_client_secret` from."""
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Where a served agent listens, how it limits its runs, and how its HTTP app guards itself."""
@@ -47,6 +51,15 @@ class ServerSettings:
     resource of its own, named by its URL on `host` and `port` (`http://127.0.0.1:8000/mcp`)."""
     required_scopes: Sequence[str] = ()
     """With `oauth_issuer`: the scopes every access token must grant (403 otherwise)."""
+    oauth_introspection: bool = False
+    """With `oauth_issuer`: check every access token, opaque or JWT, by asking the authorization
+    server (RFC 7662), as its client `oauth_client_id`: revoked tokens are refused at once, at the
+    cost of one request to it per request here."""
+    oauth_client_id: str | None = None
+    """With `oauth_introspection`: this server's client id at the authorization server."""
+    oauth_client_secret: str | None = field(default=None, repr=False)
+    """With `oauth_introspection`: that client's secret (from `$MCPAGENTS_OAUTH_CLIENT_SECRET` on the
+    command line, where an option would show it to `ps`)."""
     allowed_hosts: Sequence[str] = ()
     """Host headers accepted besides the loopback names (`name:*` allows any port)."""
     allowed_origins: Sequence[str] = ()
@@ -104,12 +117,15 @@ class ServerSettings:
         self._check_oauth()
 
     def _check_oauth(self) -> None:
+        about_tokens = self.resource_url is not None or self.required_scopes or self.oauth_introspection
+        if self.oauth_issuer is None and about_tokens:
+            raise ConfigError(
+                "resource_url (--resource-url), required_scopes (--required-scope) and"
+                " oauth_introspection (--oauth-introspection) are about the access tokens of an"
+                " authorization server: give its oauth_issuer (--oauth-issuer)"
+            )
+        self._check_introspection()
         if self.oauth_issuer is None:
-            if self.resource_url is not None or self.required_scopes:
-                raise ConfigError(
-                    "resource_url (--resource-url) and required_scopes (--required-scope) are checked in"
-                    " the access tokens of an authorization server: give its oauth_issuer (--oauth-issuer)"
-                )
             return
         if self.token is not None:
             raise ConfigError(
@@ -126,6 +142,22 @@ class ServerSettings:
             )
         if self.resource_url is not None:
             _http_url("resource_url (--resource-url)", self.resource_url, query=True)
+
+    def _check_introspection(self) -> None:
+        if not self.oauth_introspection:
+            if self.oauth_client_id is not None or self.oauth_client_secret is not None:
+                raise ConfigError(
+                    "oauth_client_id (--oauth-client-id) and oauth_client_secret are what this server"
+                    " introspects tokens with: add oauth_introspection (--oauth-introspection), or leave"
+                    " them out"
+                )
+            return
+        if not self.oauth_client_id or not self.oauth_client_secret:
+            raise ConfigError(
+                "oauth_introspection (--oauth-introspection) asks the authorization server about each"
+                " token as a client of its own: give its oauth_client_id (--oauth-client-id) and"
+                f" oauth_client_secret (${CLIENT_SECRET_VARIABLE})"
+            )
 
     def resource_of(self, path: str) -> str:
         """The protected resource the endpoint at `path` is: `resource_url`, or the endpoint's URL."""

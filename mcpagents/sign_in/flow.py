@@ -4,7 +4,7 @@ The MCP SDK's OAuth provider does the protocol: the server's 401 and its protect
 metadata, the authorization server's metadata, the client's registration (dynamic, or a client ID
 metadata document) unless one was registered beforehand, PKCE, `state`, the `resource` parameter,
 the code exchange. Around it: the loopback address the browser comes back to, the address shown
-(and opened), and the sign-in kept in the user's `TokenStore` with what renewing it needs.
+(and opened), and the sign-in kept in the user's store (`default_store`) with what renewing it needs.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from mcpagents.errors import SignInRequired, UsageError
 from mcpagents.sign_in.discovery import discover
 from mcpagents.sign_in.loopback import callback
 from mcpagents.sign_in.options import OAuth
-from mcpagents.sign_in.token_store import SignIn, TokenStore, expiry, server_key
+from mcpagents.sign_in.token_store import SignIn, SignInStore, default_store, expiry, server_key
 
 SIGN_IN_WAIT = 300.0
 """Seconds the person has to finish signing in in the browser."""
@@ -41,7 +41,7 @@ async def sign_in(
     url: str,
     options: OAuth | None = None,
     *,
-    store: TokenStore | None = None,
+    store: SignInStore | None = None,
     open_browser: bool = True,
     announce: Callable[[str], None] = print,
     wait: float = SIGN_IN_WAIT,
@@ -49,12 +49,12 @@ async def sign_in(
     """Sign in to the MCP server at `url` and keep the sign-in in `store`: `announce` is told the
     address to open (which `open_browser` also opens in this machine's browser)."""
     options = options or OAuth()
-    store = store if store is not None else TokenStore()
+    store = store if store is not None else default_store()
     url = server_key(url)
-    if options.client_credentials:
+    if options.own_credentials:
         raise UsageError(
-            f"{url} signs in with its client's own credentials (client_credentials): there is nothing to"
-            " log in to; its token is fetched when it is used"
+            f"{url} signs in with its client's own credentials (client_credentials or token_exchange):"
+            " there is nothing to log in to; its tokens are fetched when they are used"
         )
     async with httpx2.AsyncClient(timeout=30) as http:
         try:

@@ -20,6 +20,12 @@ class OAuth:
     * `client_credentials=True`: no person at all (CI, batch runs, served agents): the client's own
       credentials are exchanged for a token whenever one is needed. Needs `client_id` and
       `client_secret`.
+    * `token_exchange=True`: for a served agent calling another one (a chain): what it sends on a
+      caller's behalf carries a token the authorization server exchanged for the caller's (RFC 8693:
+      the caller as subject, this client as actor, the server as audience), so the server down the
+      chain knows who asked; anything else it sends (connecting, listing tools) carries the client's
+      own token, as with `client_credentials`. Needs `client_id` and `client_secret`. Without it,
+      a caller's token never leaves the server it was given to.
     * `token_file`: no sign-in here at all: a token issued elsewhere, read from this file on each
       connection (so that whatever renews it outside, a CI job or a secrets agent, is followed).
       A token from the environment goes in a header instead (`Authorization: Bearer ${TOKEN}`).
@@ -35,16 +41,26 @@ class OAuth:
     client_metadata_url: str | None = None
     callback_port: int = 0
     token_file: str | None = None
+    token_exchange: bool = False
 
     def __post_init__(self) -> None:
-        if self.token_file is not None and (self.client_credentials or self.client_id):
+        if self.token_file is not None and (self.client_credentials or self.token_exchange or self.client_id):
             raise ConfigError("OAuth token_file brings its own token: drop the client options beside it")
-        if self.client_credentials and not (self.client_id and self.client_secret):
-            raise ConfigError("OAuth client_credentials needs a client_id and a client_secret")
+        for grant, wanted in (
+            ("client_credentials", self.client_credentials),
+            ("token_exchange", self.token_exchange),
+        ):
+            if wanted and not (self.client_id and self.client_secret):
+                raise ConfigError(f"OAuth {grant} needs a client_id and a client_secret")
         if self.client_secret and not self.client_id:
             raise ConfigError("OAuth client_secret is given without the client_id it belongs to")
         if not 0 <= self.callback_port <= 65535:
             raise ConfigError(f"OAuth callback_port must be a port number, not {self.callback_port}")
+
+    @property
+    def own_credentials(self) -> bool:
+        """Whether the client gets tokens with its own credentials (no person signs in)."""
+        return self.client_credentials or self.token_exchange
 
 
 def login_command(url: str) -> str:

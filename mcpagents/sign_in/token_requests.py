@@ -1,5 +1,6 @@
-"""Requests to an authorization server's token endpoint: renewing a sign-in (`refresh_token`) and
-a client's own token (`client_credentials`), each for one resource (RFC 8707).
+"""Requests to an authorization server's token endpoint: renewing a sign-in (`refresh_token`), a
+client's own token (`client_credentials`) and a token for the caller a client acts for (token
+exchange, RFC 8693), each for one resource (RFC 8707).
 
 The MCP SDK's provider refreshes only tokens it obtained in the same process, and sends the refresh
 to the MCP server's origin when it has not discovered the authorization server yet (python-sdk
@@ -43,6 +44,34 @@ async def client_credentials(
     return await _token(http, server, endpoint, form, client)
 
 
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+
+
+async def token_exchange(
+    http: httpx2.AsyncClient,
+    *,
+    server: str,
+    endpoint: str,
+    subject_token: str,
+    resource: str,
+    scope: str | None,
+    client: OAuthClientInformationFull,
+) -> OAuthToken:
+    """An access token for `resource` that names the subject of `subject_token` (an access token
+    this client was given), the client acting for them."""
+    form = {
+        "grant_type": TOKEN_EXCHANGE,
+        "subject_token": subject_token,
+        "subject_token_type": ACCESS_TOKEN_TYPE,
+        "requested_token_type": ACCESS_TOKEN_TYPE,
+        "resource": resource,
+    }
+    if scope:
+        form["scope"] = scope
+    return await _token(http, server, endpoint, form, client)
+
+
 async def _token(
     http: httpx2.AsyncClient,
     server: str,
@@ -68,9 +97,9 @@ async def _token(
             f"the authorization server of {server!r} is unreachable: {error}", server=server
         ) from None
     if response.status_code != 200:
+        grant = form["grant_type"].rsplit(":", 1)[-1]
         raise SignInRequired(
-            f"the authorization server of {server!r} refused a {form['grant_type']} request:"
-            f" {_reason(response)}",
+            f"the authorization server of {server!r} refused a {grant} request: {_reason(response)}",
             server=server,
         )
     try:

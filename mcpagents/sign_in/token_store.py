@@ -1,5 +1,6 @@
-"""Where sign-ins are kept: per user (under the user's config directory) and per server, in files
-only the user may read (0600 in a 0700 directory).
+"""Where sign-ins are kept: per user and per server, in the OS keyring when there is one
+(`keyring_store`), else in files only the user may read (0600 in a 0700 directory, under the user's
+config directory). `default_store` makes that choice; `$MCPAGENTS_SIGN_IN_STORE` overrides it.
 
 A sign-in holds the tokens, when the access token expires (as a time, not the relative
 `expires_in`, so that a later process knows), the client the authorization server knows us as, and
@@ -14,13 +15,16 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from mcpagents.errors import ConfigError
 
 DIRECTORY_VARIABLE = "MCPAGENTS_SIGN_IN_DIR"
+STORE_VARIABLE = "MCPAGENTS_SIGN_IN_STORE"
+STORES = ("keyring", "file")
+"""The values `$MCPAGENTS_SIGN_IN_STORE` takes; unset, the keyring when there is one, else files."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,55 @@ def expiry(tokens: OAuthToken) -> float | None:
     return time.time() + tokens.expires_in if tokens.expires_in is not None else None
 
 
+def read_sign_in(text: str, server: str, where: str) -> SignIn:
+    """The sign-in to `server` kept as `text` in `where`; a damaged one is a ConfigError saying how to
+    start over."""
+    try:
+        return SignIn.from_json(text)
+    except (ValueError, KeyError) as error:
+        raise ConfigError(
+            f"{where}: the sign-in to {server} is unreadable ({error}); run `mcpagents logout --url"
+            f" {server}`, then sign in again"
+        ) from None
+
+
+class SignInStore(Protocol):
+    """Where the sign-ins of this user are kept: `TokenStore` (files) or `KeyringStore` (the OS
+    keyring)."""
+
+    def load(self, server: str) -> SignIn | None: ...
+
+    def save(self, sign_in: SignIn) -> None: ...
+
+    def forget(self, server: str) -> bool:
+        """Drop the sign-in to `server`; whether there was one."""
+        ...
+
+    def where(self, server: str) -> str:
+        """Where the sign-in to `server` is kept, for messages to the user."""
+        ...
+
+
+def default_store() -> SignInStore:
+    """The store `$MCPAGENTS_SIGN_IN_STORE` names; unset, files when `$MCPAGENTS_SIGN_IN_DIR` names
+    their directory, else the OS keyring when there is one, else files. A keyring that keeps secrets
+    in a plain file is never picked unasked: our own files are as good, and easier to find."""
+    choice = os.environ.get(STORE_VARIABLE, "")
+    if choice and choice not in STORES:
+        raise ConfigError(
+            f"${STORE_VARIABLE} is {choice!r}: expected one of {', '.join(STORES)} (or unset: the OS"
+            " keyring when there is one, else files)"
+        )
+    if choice == "file" or (not choice and os.environ.get(DIRECTORY_VARIABLE)):
+        return TokenStore()
+    from mcpagents.sign_in.keyring_store import KeyringStore, os_keyring
+
+    if choice == "keyring":
+        return KeyringStore()
+    backend = os_keyring()
+    return KeyringStore(backend) if backend is not None else TokenStore()
+
+
 class TokenStore:
     """The sign-ins of this user: one file per server under `directory` (default:
     `$MCPAGENTS_SIGN_IN_DIR`, else `$XDG_CONFIG_HOME/mcpagents/sign-ins`, else
@@ -94,13 +147,7 @@ class TokenStore:
             text = path.read_text()
         except FileNotFoundError:
             return None
-        try:
-            return SignIn.from_json(text)
-        except (ValueError, KeyError) as error:
-            raise ConfigError(
-                f"{path}: the sign-in to {server} is unreadable ({error}); run `mcpagents logout --url"
-                f" {server}`, then sign in again"
-            ) from None
+        return read_sign_in(text, server, str(path))
 
     def save(self, sign_in: SignIn) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -118,6 +165,9 @@ class TokenStore:
         except FileNotFoundError:
             return False
         return True
+
+    def where(self, server: str) -> str:
+        return str(self._path(server))
 
     def _path(self, server: str) -> Path:
         return self.directory / f"{hashlib.sha256(server_key(server).encode()).hexdigest()[:32]}.json"
