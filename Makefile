@@ -23,10 +23,13 @@ test: $(VENV)/.test $(PEERS) $(MCP1_PEER) bubblewrap caddy
 
 bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/tool_calls.py
+	$(BIN)/python bench/connect_scale.py
 	$(BIN)/python bench/local_model.py
 	$(BIN)/python bench/executor.py
 	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/prompt_size.py
+	$(BIN)/python bench/tool_scale.py
+	$(BIN)/python bench/large_result.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/serving.py --servers "mcpagents,mcpagents ×2" --load raw --cpu-ms 4
 	$(BIN)/python bench/batch.py

@@ -24,6 +24,7 @@ _EXPORTS = {
     "Progress": "mcpagents.tools.tool",
     "tool": "mcpagents.tools.local",
     "local_server": "mcpagents.tools.local",
+    "PythonTool": "mcpagents.tools.python_tool",
     "Image": "mcpagents.tools.image",
     "Audio": "mcpagents.tools.content",
     "Resource": "mcpagents.tools.content",
@@ -31,6 +32,8 @@ _EXPORTS = {
     "CodeAgent": "mcpagents.agents.code_agent",
     "ToolCallingAgent": "mcpagents.agents.tool_calling_agent",
     "MultiStepAgent": "mcpagents.agents.base",
+    "PromptTemplates": "mcpagents.agents.prompt_templates",
+    "Budget": "mcpagents.agents.budgets",
     "RunResult": "mcpagents.agents.results",
     "AgentMemory": "mcpagents.agents.memory",
     "ActionStep": "mcpagents.agents.memory",
@@ -108,6 +111,9 @@ if TYPE_CHECKING:
     from mcpagents.agents.base import (
         MultiStepAgent as MultiStepAgent,
     )
+    from mcpagents.agents.budgets import (
+        Budget as Budget,
+    )
     from mcpagents.agents.code_agent import (
         CodeAgent as CodeAgent,
     )
@@ -120,6 +126,9 @@ if TYPE_CHECKING:
         FinalAnswerStep as FinalAnswerStep,
         PlanningStep as PlanningStep,
         ToolCallRecord as ToolCallRecord,
+    )
+    from mcpagents.agents.prompt_templates import (
+        PromptTemplates as PromptTemplates,
     )
     from mcpagents.agents.registry import (
         register_agent_type as register_agent_type,
@@ -255,6 +264,9 @@ if TYPE_CHECKING:
     from mcpagents.tools.local import (
         local_server as local_server,
         tool as tool,
+    )
+    from mcpagents.tools.python_tool import (
+        PythonTool as PythonTool,
     )
     from mcpagents.tools.tool import (
         Progress as Progress,

@@ -2,6 +2,7 @@
 
     MCPAgentsError
     ├── ConfigError (ValueError)         a mistake in a config file, a spec, an option or an argument
+    │   └── ModelKeyMissing                  a model's API key is not in the environment
     ├── UsageError (RuntimeError)        an object used in a state that does not allow it
     ├── MCPServerError                   an MCP server could not be started or reached, or it died
     ├── ToolError                        a tool call failed (the server said so, or it could not be made)
@@ -33,6 +34,15 @@ class MCPAgentsError(Exception):
 class ConfigError(MCPAgentsError, ValueError):
     """A configuration file or entry is malformed, or an option has a value it cannot have; the message
     names the file, the entry and the fix."""
+
+
+class ModelKeyMissing(ConfigError):
+    """A model's provider needs an API key and none is set; `variable` is the one to set (a served
+    agent gets it from its host's config: `mcpagents install ... --env VARIABLE`)."""
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        self.variable = variable
+        super().__init__(message)
 
 
 class UsageError(MCPAgentsError, RuntimeError):

@@ -24,8 +24,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_type_hints
 
+from mcpagents.agents.budgets import Budget
 from mcpagents.agents.registry import agent_type as registered_type, agent_type_names, takes_executor_options
 from mcpagents.connections.host_config import (
     ConfiguredServer,
@@ -34,7 +35,7 @@ from mcpagents.connections.host_config import (
     load_server_entry,
 )
 from mcpagents.connections.specs import StdioServer
-from mcpagents.errors import ConfigError
+from mcpagents.errors import ConfigError, ModelKeyMissing
 from mcpagents.logs import LOG_LEVELS, LogLevel
 from mcpagents.models.resolve import DEFAULT_MODELS, MODEL_VARIABLE
 from mcpagents.sandbox.interface import ExecutorMode, ExecutorOptions
@@ -52,7 +53,11 @@ KEYS = (
     "instructions",
     "server_instructions",
     "max_steps",
+    "budget",
     "planning_interval",
+    "tool_prompt_limit",
+    "pinned_tools",
+    "result_limit",
     "output_schema",
     "ask_user",
     "log_level",
@@ -64,6 +69,7 @@ KEYS = (
     "agents",
 )
 EXECUTOR_KEYS = tuple(option.name for option in fields(ExecutorOptions))
+BUDGET_KEYS = tuple(limit.name for limit in fields(Budget))
 SAMPLING_LIMIT_KEYS = ("max_requests", "max_tokens", "max_tokens_per_request")
 _SPEC_AGENT_KEYS = ("spec", "env")
 _URL_AGENT_KEYS = ("url", "headers", "type", "name", "oauth")
@@ -92,7 +98,13 @@ class AgentSpec:
     instructions: str | None = None
     server_instructions: bool = True
     max_steps: int | None = None
+    budget: Budget | None = None
+    """What each run may spend (tool calls, tokens, wall time)."""
     planning_interval: int | None = None
+    tool_prompt_limit: int | Literal["default"] | None = "default"
+    """Tokens the tools may take in the prompt before they are indexed (None: no limit)."""
+    pinned_tools: tuple[str, ...] = ()
+    result_limit: int | None = None
     output_schema: dict[str, Any] | None = None
     executor: ExecutorOptions | None = None
     servers: Mapping[str, ConfiguredServer] = field(default_factory=dict)
@@ -123,8 +135,13 @@ class AgentSpec:
 
         try:
             model = resolve_model(self.model, **self.model_options)
+            model.check()  # a missing key or file now, before any server starts
         except TypeError as error:  # an option the model's constructor does not take
             raise ConfigError(f"{self.path}: model: {error}") from error
+        except ModelKeyMissing as error:
+            raise ModelKeyMissing(f"{self.path}: {error}", variable=error.variable) from error
+        except ConfigError as error:
+            raise ConfigError(f"{self.path}: {error}") from error
         options: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
@@ -137,6 +154,14 @@ class AgentSpec:
         }
         if self.max_steps is not None:
             options["max_steps"] = self.max_steps
+        if self.tool_prompt_limit != "default":
+            options["tool_prompt_limit"] = self.tool_prompt_limit
+        if self.pinned_tools:
+            options["pinned_tools"] = self.pinned_tools
+        if self.result_limit is not None:
+            options["result_limit"] = self.result_limit
+        if self.budget is not None:
+            options["budget"] = self.budget
         if self.executor is not None:
             options["executor_options"] = self.executor
         if self.sampling_limits:
@@ -194,7 +219,11 @@ def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path,
         instructions=reader.text(data.get("instructions"), "instructions"),
         server_instructions=reader.flag(data.get("server_instructions", True), "server_instructions"),
         max_steps=reader.positive_int(data.get("max_steps"), "max_steps"),
+        budget=reader.budget(data.get("budget")),
         planning_interval=reader.positive_int(data.get("planning_interval"), "planning_interval"),
+        tool_prompt_limit=reader.tool_prompt_limit(data.get("tool_prompt_limit", "default")),
+        pinned_tools=reader.strings(data.get("pinned_tools"), "pinned_tools"),
+        result_limit=reader.positive_int(data.get("result_limit"), "result_limit"),
         output_schema=reader.output_schema(data.get("output_schema")),
         executor=reader.executor(data.get("executor")),
         servers=reader.servers(data.get("mcpServers")),
@@ -292,6 +321,21 @@ class _Reader:
             chosen[key] = number
         return chosen
 
+    def budget(self, value: Any) -> Budget | None:
+        if value is None:
+            return None
+        section = self.mapping(value, "budget", "a mapping of " + ", ".join(BUDGET_KEYS))
+        self.check_keys(section, BUDGET_KEYS, "budget")
+        kinds = get_type_hints(Budget)
+        limits: dict[str, Any] = {}
+        for key, given in section.items():
+            if given is None:  # null: no limit, as the key's absence
+                continue
+            where = f"budget.{key}"
+            counted = int in get_args(kinds[key])  # tool calls and tokens; the rest are seconds
+            limits[key] = self.positive_int(given, where) if counted else self.positive_number(given, where)
+        return Budget(**limits)
+
     def log_level(self, value: Any) -> LogLevel | None:
         return None if value is None else self.choice(value, "log_level", LOG_LEVELS)
 
@@ -304,6 +348,16 @@ class _Reader:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise self.expected(key, "a positive integer", value)
         return value
+
+    def tool_prompt_limit(self, value: Any) -> int | Literal["default"] | None:
+        if value is False:
+            return None  # no limit: every tool in full
+        if value == "default":
+            return "default"
+        limit = self.positive_int(value, "tool_prompt_limit")
+        if limit is None:
+            raise self.expected("tool_prompt_limit", "a positive integer, or false for no limit", value)
+        return limit
 
     def positive_number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -399,7 +453,9 @@ class _Reader:
         otherwise, so that relative paths mean the same from wherever the spec is run."""
         if value is None:
             return {}
-        entries = load_server_config({"mcpServers": value}, environ=self.environ, origin=self.where)
+        entries = load_server_config(
+            {"mcpServers": value}, environ=self.environ, origin=self.where, strict=True
+        )
         folder = self.path.parent
         return {
             name: replace(

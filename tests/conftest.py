@@ -22,6 +22,7 @@ T = TypeVar("T")
 
 TESTS = Path(__file__).parent
 CALC_SERVER = TESTS / "servers" / "calc_server.py"
+LATE_SERVER = TESTS / "servers" / "late_server.py"
 PEER_BINARIES = TESTS / "peers" / "node_modules" / ".bin"
 MCP1_PYTHON = TESTS / "peers" / "mcp1-venv" / "bin" / "python"
 
@@ -42,6 +43,11 @@ def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def calc(*flags: str, name: str | None = None, **options: object) -> StdioServer:
     """The test server `tests/servers/calc_server.py` over stdio."""
     return StdioServer(sys.executable, [str(CALC_SERVER), *flags], name=name, **options)  # type: ignore[arg-type]
+
+
+def late_server(gate: Path) -> StdioServer:
+    """`tests/servers/late_server.py`: a server that starts (answers anything) once `gate` exists."""
+    return StdioServer(sys.executable, [str(LATE_SERVER), str(gate)], name="late")
 
 
 def peer(binary: str) -> str:
@@ -147,11 +153,17 @@ def authorization_server(access_ttl: int = 3600, token_format: str = "jwt") -> I
         process.wait()
 
 
+def inspector_cli() -> list[str]:
+    """The MCP Inspector's CLI; the server gets a minute to connect (its 15 s default is short for a
+    served agent starting on a busy 2-core machine)."""
+    return [peer("mcp-inspector"), "--cli", "--connect-timeout", "60000"]
+
+
 def inspector(*arguments: str, home: Path) -> Any:
     """Run the MCP Inspector CLI (`--cli ARGUMENTS`) with a scratch HOME; its JSON output, parsed."""
     environment = {**os.environ, "HOME": str(home), "MCP_INSPECTOR_SECRET_STORE": "memory"}
     done = subprocess.run(
-        [peer("mcp-inspector"), "--cli", *arguments],
+        [*inspector_cli(), *arguments],
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -31,7 +32,7 @@ from mcpagents import (
     tool,
 )
 from mcpagents.agents.memory import AgentMemory, FinalAnswerStep, TaskStep
-from tests.conftest import calc, peer
+from tests.conftest import calc, late_server, peer
 from tests.servers.openai_stub import Reply, openai_stub
 
 
@@ -140,6 +141,24 @@ async def test_async_streaming_and_awaiting(tools: ToolCollection) -> None:
         ).arun("Answer.")
         == "x"
     )
+
+
+@pytest.mark.anyio
+async def test_a_server_that_joins_later_is_in_the_next_run(tmp_path: Path) -> None:
+    gate, joined = tmp_path / "gate", anyio.Event()
+    tools = ToolCollection(
+        [calc(name="calc"), late_server(gate)], patience=0, on_tools_changed=lambda _: joined.set()
+    )
+    recorder = Recorder(code("final_answer('before')"), code("final_answer(late())"))
+    async with CodeAgent(tools, recorder.model, verbosity_level=0) as agent:
+        assert await agent.arun("Before.") == "before"
+        gate.touch()
+        with anyio.fail_after(30):
+            await joined.wait()
+        assert await agent.arun("After.") == "here at last"
+    before, after = (messages[0].text for messages in recorder.requests)
+    assert "def add(" in before and "def late(" not in before
+    assert "def late(" in after, "a run takes the tools there are when it starts"
 
 
 def test_reset_false_continues_the_conversation_and_the_python_state(tools: ToolCollection) -> None:

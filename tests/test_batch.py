@@ -28,7 +28,8 @@ from mcpagents import (
     ToolDefinition,
 )
 from mcpagents.agents.base import MultiStepAgent
-from mcpagents.batch import BatchTask, answer_matches, read_tasks, run_batch
+from mcpagents.batch import BatchTask, answer_matches, normalized_matches, read_tasks, run_batch
+from mcpagents.batch.grading import contains_matches, grader_of, regex_matches
 from mcpagents.errors import ConfigError
 from tests.conftest import CALC_SERVER, calc
 
@@ -194,6 +195,28 @@ def test_answers_match_as_text_or_as_json_values() -> None:
     assert not answer_matches(1, True) and not answer_matches("true", 1) and not answer_matches("x", 1)
     assert not answer_matches({"city": "paris"}, {"city": "Paris"}), "strings inside values are exact"
     assert answer_matches(None, "null") and not answer_matches(None, "None")
+
+
+def test_normalized_grading_forgives_padding_and_compares_numbers() -> None:
+    assert normalized_matches("36 (3 × 12)", "36") and not answer_matches("36 (3 × 12)", "36")
+    assert normalized_matches("The answer is 36.", 36) and normalized_matches("36.0", "36")
+    assert normalized_matches("1,024 bytes", 1024) and not normalized_matches("37", "36")
+    assert normalized_matches(" Paris. ", "paris") and normalized_matches("New  York!", "new york")
+    assert not normalized_matches("Paris, France", "paris"), "more words are another answer"
+    assert normalized_matches({"a": [1]}, {"a": [1]}) and not normalized_matches(True, 1)
+    assert contains_matches("3 × 12 = 36", "36") and not contains_matches("360", "36")
+    assert regex_matches("Answer: 42", r"\b42\b") and not regex_matches("420", r"\b42\b")
+    with pytest.raises(ConfigError, match="grade: expected one of exact, normalized, contains, regex"):
+        grader_of("fuzzy")  # type: ignore[arg-type]
+
+
+def test_a_batch_grades_by_the_rule_or_function_it_is_given(tmp_path: Path) -> None:
+    tasks = [{**task, "expected": f"{task['expected']}."} for task in sums(3)]  # "1001." for output "1001"
+    for grade, correct in (("normalized", 3), ("exact", 0), (lambda answer, expected: answer == "0", 1)):
+        out = tmp_path / f"results-{correct}.jsonl"
+        summary = run_batch(adding_agent, tasks, out, grade=grade)  # type: ignore[arg-type]
+        assert summary.correct == correct, grade
+        assert [record["correct"] for record in results(out)].count(True) == correct
 
 
 # -- the local engine --------------------------------------------------------------------------------

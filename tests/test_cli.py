@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +87,106 @@ def test_call_answers_a_servers_question_from_stdin_or_declines() -> None:
     declined = subprocess.run([MCPAGENTS, *asked, *server], capture_output=True, text=True, timeout=60)
     assert "mcpagents call has nobody to ask: its input is not a terminal" in declined.stdout
     assert '"action": "decline"' in declined.stdout
+
+
+def test_a_model_without_its_key_stops_run_and_serve_before_any_server_starts(tmp_path: Path) -> None:
+    spec = tmp_path / "agent.yaml"
+    spec.write_text(
+        f"name: a\ndescription: d\nmodel: mistral/mistral-small-latest\n"
+        f"mcpServers: {{never: {{command: {tmp_path / 'no-such-server'}}}}}\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "MISTRAL_API_KEY"}
+    for command in (["run", str(spec), "hi"], ["serve", str(spec)]):
+        done = subprocess.run(
+            [MCPAGENTS, *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "no API key: set $MISTRAL_API_KEY" in done.stderr
+        served_hint = f"mcpagents install HOST {spec} --env MISTRAL_API_KEY"
+        assert (served_hint in done.stderr) == (command[0] == "serve")
+
+
+def test_check_reports_the_spec_its_model_and_its_servers(tmp_path: Path) -> None:
+    (tmp_path / "replies.yaml").write_text("- done\n")
+    head = "description: d\nmodel: scripted:replies.yaml\nmcpServers:\n  calc: {builtin: calculator}\n"
+    (tmp_path / "good.yaml").write_text(f"name: good\n{head}")
+    (tmp_path / "broken.yaml").write_text(
+        f"name: broken\n{head}  gone: {{command: {tmp_path / 'nothing'}}}\n"
+    )
+    (tmp_path / "typo.yaml").write_text("name: typo\ndescription: d\nmodel: scripted:replys.yaml\n")
+    good = run("check", str(tmp_path / "good.yaml"))
+    assert (good.returncode, good.stdout.splitlines()) == (
+        0,
+        [
+            f"{tmp_path / 'good.yaml'}: agent 'good' (code)",
+            f"  model scripted:{tmp_path / 'replies.yaml'}: ready (built, not called)",
+            "  server calc: 2026-07-28, 5 tools",
+        ],
+    )
+    broken = run("check", str(tmp_path / "good.yaml"), str(tmp_path / "broken.yaml"))
+    assert broken.returncode == 3
+    assert "  server gone: failed: server 'gone' could not start" in broken.stdout
+    assert broken.stdout.count("could not start") == 1 and "could not start" not in broken.stderr
+    typo = run("check", str(tmp_path / "broken.yaml"), str(tmp_path / "typo.yaml"))
+    assert typo.returncode == 2, "a spec to fix outranks a server that failed"
+    assert f"(did you mean {tmp_path / 'replies.yaml'}?)" in typo.stdout
+
+
+def test_serve_over_stdio_in_a_terminal_says_it_waits_for_a_client(tmp_path: Path) -> None:
+    (tmp_path / "replies.yaml").write_text("per_conversation: true\nresponses: [done]\n")
+    (tmp_path / "helper.yaml").write_text("name: helper\ndescription: d\nmodel: scripted:replies.yaml\n")
+    terminal, typed = pty.openpty()
+    process = subprocess.Popen(
+        [MCPAGENTS, "serve", str(tmp_path / "helper.yaml")], stdin=typed, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+    finally:
+        process.kill()
+        process.wait()
+        os.close(terminal)
+        os.close(typed)
+    assert line.startswith("mcpagents: serving helper over stdio: waiting for an MCP client"), line
+
+
+def test_tools_tells_a_failed_server_once_and_strict_makes_it_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "mcp.json"
+    entries = {
+        "calc": {"command": sys.executable, "args": [str(CALC_SERVER)]},
+        "gone": {"command": "/nothing"},
+    }
+    config.write_text(json.dumps({"mcpServers": entries}))
+    listed = run("tools", "--config", str(config), "--include", "add")
+    assert listed.returncode == 0 and "  add(a: integer, b?: integer)" in listed.stdout
+    assert listed.stderr.count("server 'gone' failed") == 1, listed.stderr
+    assert "continuing without" not in listed.stderr
+    assert run("tools", "--config", str(config), "--strict").returncode == 3
+
+
+def test_call_help_shows_call_examples_with_a_server_command() -> None:
+    shown = run("call", "--help").stdout
+    assert "mcpagents call TOOL [NAME=VALUE ...] -- COMMAND [ARG ...]" in " ".join(shown.split())
+    assert "mcpagents call add a=2 b=40 -- python -m mcpagents.servers.calculator" in shown
+    assert "mcpagents tools" not in shown
+
+
+def test_serving_a_shared_script_suggests_per_conversation(tmp_path: Path) -> None:
+    (tmp_path / "shared.yaml").write_text("- done\n")
+    (tmp_path / "own.yaml").write_text("per_conversation: true\nresponses: [done]\n")
+    for script, suggested in (("shared.yaml", True), ("own.yaml", False)):
+        (tmp_path / "helper.yaml").write_text(f"name: helper\ndescription: d\nmodel: scripted:{script}\n")
+        served = subprocess.run(
+            [MCPAGENTS, "serve", str(tmp_path / "helper.yaml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert served.returncode == 0, served.stderr
+        assert ("add `per_conversation: true` to" in served.stderr) == suggested, served.stderr

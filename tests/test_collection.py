@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -15,13 +18,15 @@ from mcp.server.mcpserver import Context
 from mcpagents import (
     ConfigError,
     Progress,
+    StdioServer,
     ToolCollection,
     ToolDefinitionChangedError,
     ToolError,
     ToolNotFoundError,
     tool,
 )
-from tests.conftest import calc
+from mcpagents.connections.stdio import STOP_GRACE_SECONDS
+from tests.conftest import calc, late_server
 
 
 @tool
@@ -243,3 +248,45 @@ async def test_async_collections_close_from_other_tasks_in_any_order(process_ids
             for collection in (collections[1], collections[0], collections[2]):
                 group.start_soon(collection.aclose)
         await collections[0].aclose()  # twice is fine
+
+
+@pytest.mark.anyio
+async def test_a_server_slow_to_start_joins_later_and_a_dead_one_is_reported(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    joined = anyio.Event()
+    crashing = StdioServer(sys.executable, ["-c", "raise SystemExit(2)"], name="crashing")
+    servers = [calc(name="fast"), late_server(gate), crashing, StdioServer("no-such-mcp-server", name="dead")]
+    async with ToolCollection(servers, patience=0, on_tools_changed=lambda _: joined.set()) as tools:
+        # Open while `late` cannot have answered: nothing waited for it.
+        assert await tools["add"].acall(a=1) == 3
+        assert tools.starting == ["late"]
+        assert sorted(tools.failures) == ["crashing", "dead"]
+        assert [status.name for status in tools.status() if status.starting] == ["late"]
+        with pytest.raises(ToolNotFoundError, match=r"servers still starting, whose tools join .*: late"):
+            tools["late"]
+        gate.touch()
+        with anyio.fail_after(30):
+            await joined.wait()
+        assert tools.starting == []
+        assert await tools["late"].acall() == "here at last"
+
+
+def test_closing_while_a_server_starts_stops_it_at_once(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"  # never opened
+    with ToolCollection([calc(name="fast"), late_server(gate)], patience=0) as tools:
+        assert tools.starting == ["late"]
+        closing = time.monotonic()
+    assert time.monotonic() - closing < STOP_GRACE_SECONDS + 1, "no longer than stopping any server"
+    assert not _processes_with(str(gate))
+
+
+def _processes_with(argument: str) -> list[int]:
+    """The processes whose command line holds `argument`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and argument.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # it ended meanwhile
+            continue
+    return found

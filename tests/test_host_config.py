@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -311,7 +312,43 @@ def test_missing_input_names_its_id_and_description(tmp_path: Path) -> None:
     )
     assert (
         "servers.gh.headers.Auth: ${input:gh-token} (GitHub token) has no value: "
-        'pass inputs={"gh-token": ...} to load_server_config' in message
+        'pass inputs={"gh-token": ...}' in message
+    )
+
+
+VSCODE_WITH_AN_INPUT = {
+    "inputs": [{"type": "promptString", "id": "gh-token", "description": "GitHub token"}],
+    "servers": {
+        "gh": {"url": "https://api.example.com/mcp", "headers": {"Auth": "Bearer ${input:gh-token}"}},
+        "calc": {"builtin": "calculator"},
+    },
+}
+
+
+def test_only_the_selected_entries_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path / ".vscode" / "mcp.json", VSCODE_WITH_AN_INPUT)
+    assert list(load_server_config(path, servers=["calc"])) == ["calc"]
+    assert len(ToolCollection.from_config(path, servers=["calc"]).servers) == 1
+    with pytest.raises(ConfigError, match=r"servers: no server named 'other'; servers there: 'gh', 'calc'"):
+        load_server_config(path, servers=["other"])
+
+
+def test_the_cli_reads_only_the_selected_entries_and_asks_for_inputs_as_options(tmp_path: Path) -> None:
+    path = write(tmp_path / ".vscode" / "mcp.json", VSCODE_WITH_AN_INPUT)
+    mcpagents = str(Path(sys.executable).with_name("mcpagents"))
+
+    def tools(*arguments: str) -> subprocess.CompletedProcess[str]:
+        command = [mcpagents, "tools", "--config", str(path), *arguments]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    listed = tools("--server", "calc", "--include", "evaluate")
+    assert listed.returncode == 0, listed.stderr
+    assert "evaluate" in listed.stdout
+    missing = tools("--server", "gh")
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        f"mcpagents: {path}: servers.gh.headers.Auth: ${{input:gh-token}} (GitHub token) has no value: "
+        "pass --config-input gh-token=VALUE\n"
     )
 
 
@@ -581,3 +618,14 @@ def test_a_builtin_server_answers(tmp_path: Path) -> None:
     path = write(tmp_path / ".mcp.json", {"mcpServers": {"calc": {"builtin": "calculator"}}})
     with ToolCollection.from_config(path) as tools:
         assert tools["evaluate"](expression="1/3 + 1/6") == {"value": 0.5, "exact": "1/2"}
+
+
+def test_keys_of_other_hosts_pass_and_a_likely_typo_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """Real host configs carry keys of their host: not ours to refuse (specs are strict: test_spec.py)."""
+    entry = {"command": "server", "alwaysAllow": ["read"], "autoApprove": [], "timout": 5}
+    with caplog.at_level("WARNING", logger="mcpagents.connections.host_config"):
+        (server,) = load_server_config({"mcpServers": {"s": entry}}).values()
+    assert isinstance(server, StdioServer) and server.timeout is None
+    assert caplog.messages == [
+        "<config dict>: mcpServers.s: ignoring unknown key 'timout' (did you mean 'timeout'?)"
+    ]

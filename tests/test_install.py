@@ -18,6 +18,7 @@ import pytest
 from mcpagents.connections.host_config import load_server_config
 from mcpagents.connections.specs import StdioServer
 from mcpagents.hosts.config_file import default_config_path
+from mcpagents.hosts.jsonc_edit import remove_member
 
 MCPAGENTS = str(Path(sys.executable).with_name("mcpagents"))
 # The interpreter running the console script, whose sys.executable the entries name: this virtualenv's
@@ -225,29 +226,171 @@ def test_a_malformed_file_is_left_untouched(
         assert backups(path) == set()
 
 
-def test_a_jsonc_file_is_read_and_its_loss_of_comments_reported(
-    host: HostFile, home: Path, spec: Path
-) -> None:
-    path = home / host.location
+VSCODE_WITH_COMMENTS = """\
+// My servers. Edited by hand too.
+{
+\t"inputs": [{"type": "promptString", "id": "gh", "password": true}],
+\t"servers": {
+\t\t/* the files I work on */
+\t\t"files": {"command": "npx", "args": ["-y", "server", "//not-a-comment"]}, // trailing comma
+\t},
+}
+"""
+
+
+def test_an_edit_changes_only_the_entry_text(home: Path, spec: Path) -> None:
+    path = home / ".config/Code/User/mcp.json"
+    previous = write_config(path, VSCODE_WITH_COMMENTS)
+    installed = run(home, "install", "vscode", str(spec))
+    assert installed.returncode == 0, installed.stderr
+    text = path.read_text()
+    added = text.removeprefix(VSCODE_WITH_COMMENTS[: VSCODE_WITH_COMMENTS.index("\t},\n}")])
+    assert added == (
+        '\t\t"helper": {\n'
+        '\t\t\t"type": "stdio",\n'
+        f'\t\t\t"command": {json.dumps(PYTHON)},\n'
+        f'\t\t\t"args": ["-m", "mcpagents", "serve", {json.dumps(str(spec.resolve()))}]\n'
+        "\t\t},\n\t},\n}\n"
+    ), "the entry is indented like its siblings; the rest of the file is kept byte for byte"
+    assert load_server_config(path, inputs={"gh": "x"})["helper"] == load_server_config(path)["helper"]
+    assert_serves(path, spec)
+
+    removed = run(home, "uninstall", "vscode", "helper")
+    assert removed.returncode == 0, removed.stderr
+    assert path.read_bytes() == previous
+
+
+def test_a_claude_desktop_edit_keeps_the_other_entries_as_written(home: Path, spec: Path) -> None:
+    path = home / ".config/Claude/claude_desktop_config.json"
     previous = write_config(
         path,
-        "// servers I use\n{\n"
-        f'  /* local ones */ "{host.key}": {{\n'
-        '    "files": {"command": "npx", "args": ["-y", "server", "//not-a-comment"],},  // trailing comma\n'
-        "  },\n}\n",
+        '{\n  "mcpServers": {\n    "files": {"command": "npx", "args": ["-y", "fs", "/tmp"]},\n'
+        '    "web": {"url": "https://example.com/mcp"}\n  },\n  "globalShortcut": "Ctrl+Space"\n}\n',
     )
-    installed = run(home, "install", host.host, str(spec))
-    assert installed.returncode == 0, installed.stderr
-    assert read(path) == {
-        host.key: {
-            "files": {"command": "npx", "args": ["-y", "server", "//not-a-comment"]},
-            "helper": entry(host, spec),
-        }
-    }
-    assert "comments are lost (the backup keeps them)" in installed.stdout
-    (backup,) = backups(path)
-    assert backup.read_bytes() == previous
+    assert run(home, "install", "claude-desktop", str(spec)).returncode == 0
+    assert path.read_text().startswith(
+        '{\n  "mcpServers": {\n    "files": {"command": "npx", "args": ["-y", "fs", "/tmp"]},\n'
+        '    "web": {"url": "https://example.com/mcp"},\n    "helper": {\n'
+    )
+    assert path.read_text().endswith('  },\n  "globalShortcut": "Ctrl+Space"\n}\n')
     assert_serves(path, spec)
+    assert run(home, "uninstall", "claude-desktop", "helper").returncode == 0
+    assert path.read_bytes() == previous
+
+
+def test_a_windows_file_keeps_its_line_ends_and_byte_order_mark(home: Path, spec: Path) -> None:
+    path = home / ".cursor" / "mcp.json"
+    path.parent.mkdir()
+    previous = (
+        b'\xef\xbb\xbf{\r\n  "mcpServers": {\r\n    "web": {"url": "https://example.com/mcp"} // mine\r\n'
+        b"  }\r\n}\r\n"
+    )
+    path.write_bytes(previous)
+    assert run(home, "install", "cursor", str(spec)).returncode == 0
+    written = path.read_bytes()
+    assert written.startswith(
+        b'\xef\xbb\xbf{\r\n  "mcpServers": {\r\n    "web": {"url": "https://example.com/mcp"},'
+    )
+    assert b"\n" not in written.replace(b"\r\n", b"")
+    assert_serves(path, spec)
+    assert run(home, "uninstall", "cursor", "helper").returncode == 0
+    assert path.read_bytes() == previous
+
+
+@pytest.mark.parametrize(
+    ("before", "name", "after"),
+    [
+        ('{"s": {"a": 1, "b": 2}}', "a", '{"s": {"b": 2}}'),
+        ('{"s": {"a": 1, "b": 2}}', "b", '{"s": {"a": 1}}'),
+        ('{"s": {\n  "a": 1, // about a\n  "b": 2, // about b\n}}', "b", '{"s": {\n  "a": 1, // about a\n}}'),
+        ('{"s": {\n  "a": 1, // about a\n  "b": 2\n}}', "b", '{"s": {\n  "a": 1 // about a\n}}'),
+        ('{"s": {"a": "}//", /* } */ "b": [1, {"c": 2}]}}', "a", '{"s": {/* } */ "b": [1, {"c": 2}]}}'),
+    ],
+)
+def test_removing_a_member_cuts_only_its_text(before: str, name: str, after: str) -> None:
+    assert remove_member(before, ["s"], name) == after
+
+
+def test_only_the_newest_backups_are_kept(home: Path, spec: Path) -> None:
+    path = home / ".cursor" / "mcp.json"
+    write_config(path, {"mcpServers": OTHER_ENTRIES})
+    mine = path.with_name("mcp.json.mine.bak")
+    mine.write_text("{}")
+    for number in range(5):
+        assert run(home, "install", "cursor", str(spec), "--env", f"N={number}").returncode == 0
+    kept = backups(path) - {mine}
+    assert sorted(read(backup)["mcpServers"]["helper"]["env"]["N"] for backup in kept) == ["1", "2", "3"]
+    assert mine.exists(), "a backup mcpagents did not make stays"
+
+
+def test_an_entry_mcpagents_did_not_write_is_replaced_only_with_force(home: Path, spec: Path) -> None:
+    path = home / ".cursor" / "mcp.json"
+    github = {
+        "command": "docker",
+        "args": ["run", "-i", "--rm", "ghcr.io/github/github-mcp-server"],
+        "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_secret"},
+    }
+    previous = write_config(path, {"mcpServers": {"github": github}})
+    refused = run(home, "install", "cursor", str(spec), "--name", "github")
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"mcpagents: {path}: \"mcpServers\" already has an entry 'github' that mcpagents did not write "
+        "(runs docker run -i --rm); pass --force to replace it, or choose another --name; "
+        "nothing was changed\n"
+    )
+    assert path.read_bytes() == previous
+    assert backups(path) == set()
+
+    forced = run(home, "install", "cursor", str(spec), "--name", "github", "--force", "--env", "A=1")
+    assert forced.returncode == 0, forced.stderr
+    assert "Kept from the previous entry's env: GITHUB_PERSONAL_ACCESS_TOKEN" in forced.stdout.splitlines()
+    assert read(path)["mcpServers"]["github"]["env"] == {
+        "GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_secret",
+        "A": "1",
+    }
+
+
+def test_reinstalling_keeps_the_env_keys_of_the_entry(home: Path, spec: Path) -> None:
+    path = home / ".cursor" / "mcp.json"
+    assert run(home, "install", "cursor", str(spec), "--env", "API_KEY=secret").returncode == 0
+    again = run(home, "install", "cursor", str(spec), "--env", "MODE=fast")
+    assert again.returncode == 0, again.stderr
+    assert "Kept from the previous entry's env: API_KEY" in again.stdout.splitlines()
+    assert_serves(path, spec, env={"API_KEY": "secret", "MODE": "fast"})
+
+
+def test_vscode_user_settings_get_the_entry_under_mcp_servers(home: Path, spec: Path) -> None:
+    path = home / ".config/Code/User/settings.json"
+    write_config(path, '{\n  "editor.fontSize": 14,\n  "mcp": {"servers": {}}\n}\n')
+    installed = run(home, "install", "vscode", str(spec), "--config-path", str(path))
+    assert installed.returncode == 0, installed.stderr
+    assert read(path) == {"editor.fontSize": 14, "mcp": {"servers": {"helper": entry(HOST_FILES[1], spec)}}}
+    assert_serves(path, spec)
+    write_config(path, {"editor.fontSize": 14})
+    assert run(home, "install", "vscode", str(spec), "--config-path", str(path)).returncode == 0
+    assert read(path) == {"editor.fontSize": 14, "mcp": {"servers": {"helper": entry(HOST_FILES[1], spec)}}}
+
+
+def test_claude_code_scopes(home: Path, spec: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for scope in ("project", "local"):
+        installed = subprocess.run(
+            [MCPAGENTS, "install", "claude-code", str(spec), "--scope", scope, "--name", scope],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=project,
+            env={**os.environ, "HOME": str(home)},
+        )
+        assert installed.returncode == 0, installed.stderr
+    assert read(project / ".mcp.json") == {"mcpServers": {"project": entry(HOST_FILES[3], spec)}}
+    assert read(home / ".claude.json") == {
+        "projects": {str(project): {"mcpServers": {"local": entry(HOST_FILES[3], spec)}}}
+    }
+    refused = run(home, "install", "cursor", str(spec), "--scope", "project")
+    assert refused.returncode == 2
+    assert refused.stderr == "mcpagents: --scope project is for claude-code only; Cursor has one MCP config\n"
 
 
 def test_dry_run_writes_nothing(host: HostFile, home: Path, spec: Path) -> None:

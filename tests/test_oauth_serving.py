@@ -34,7 +34,13 @@ from mcpagents.http_server.introspection import IntrospectionVerifier, TokenIntr
 from mcpagents.http_server.protected_resource import ProtectedResource, ResourceGuard
 from mcpagents.serving.serve import guarded
 from mcpagents.sign_in.flow import MemoryStorage
-from tests.conftest import TESTS, AuthorizationServer, authorization_server, peer, serving_spec
+from tests.conftest import (
+    TESTS,
+    AuthorizationServer,
+    authorization_server,
+    inspector_cli,
+    serving_spec,
+)
 
 REDIRECT = "http://127.0.0.1/callback"
 """The redirect URI the authorization server's client `service` is registered with."""
@@ -532,7 +538,13 @@ def test_the_mcp_inspector_signs_in_with_authorization_code_and_pkce(tmp_path: P
     ):
         signing_in = [f"--client-id={auth.client_id}", f"--client-secret={auth.client_secret}"]
         inspector = subprocess.Popen(
-            [peer("mcp-inspector"), "--cli", url, *call, *signing_in, f"--callback-url={callback}"],
+            [
+                *inspector_cli(),
+                url,
+                *call,
+                *signing_in,
+                f"--callback-url={callback}",
+            ],
             cwd=TESTS / "peers",
             env={
                 **os.environ,

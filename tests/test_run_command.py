@@ -52,6 +52,14 @@ def test_run_prints_the_answer_on_stdout_and_the_steps_on_stderr(tmp_path: Path)
     assert "State: success" in ran.stderr
 
 
+def test_run_verbose_shows_the_model_s_raw_output(tmp_path: Path) -> None:
+    thought = {"content": "I shall add them with the calculator.", **call("add", a=12, b=30)}
+    spec = adder(tmp_path, thought, call("final_answer", answer="42"))
+    plain, verbose = (run("run", str(spec), "What is 12 + 30?", *flags) for flags in ([], ["-v"]))
+    assert (plain.stdout, verbose.stdout) == ("42\n", "42\n"), verbose.stderr
+    assert "I shall add them" not in plain.stderr and "I shall add them" in verbose.stderr
+
+
 def test_run_json_prints_the_run_result(tmp_path: Path) -> None:
     spec = adder(tmp_path, call("add", a=1, b=2), call("final_answer", answer="3"))
     ran = run("run", str(spec), "1 + 2?", "--json", "--quiet")

@@ -16,8 +16,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
-from tests.conftest import CALC_SERVER, MCPAGENTS, inspector, peer, serving_spec
+from tests.conftest import CALC_SERVER, MCPAGENTS, inspector, inspector_cli, serving_spec
 
 ERAS = ["legacy", "modern"]
 CALL_ADDER = ["--method", "tools/call", "--tool-name", "adder", "--tool-arg", "task=Add 20 and 22."]
@@ -77,7 +78,12 @@ def test_inspector_calls_an_agent_over_http_with_its_token(specs: Path, tmp_path
         assert called["structuredContent"]["answer"] == "42"
         environment = {**os.environ, "HOME": str(tmp_path), "MCP_INSPECTOR_SECRET_STORE": "memory"}
         refused = subprocess.run(
-            [peer("mcp-inspector"), "--cli", *target, "--method", "tools/list"],
+            [
+                *inspector_cli(),
+                *target,
+                "--method",
+                "tools/list",
+            ],
             capture_output=True,
             text=True,
             timeout=120,
@@ -121,6 +127,22 @@ async def test_a_manager_spec_calls_its_child_spec_served_over_stdio(specs: Path
         "step 1: adder: step 1 done",
     ]
     assert all(a[0] < b[0] for a, b in itertools.pairwise(reports))
+
+
+@pytest.mark.anyio
+async def test_a_spec_served_over_stdio_shows_its_steps_on_stderr(specs: Path) -> None:
+    """Hosts keep a stdio server's stderr as its log: the steps are there, unless --quiet."""
+    for flags, shown in (([], True), (["--quiet"], False)):
+        log = specs / "stderr.log"
+        with log.open("w") as errlog:
+            served = StdioServerParameters(
+                command=MCPAGENTS, args=["serve", str(specs / "adder.yaml"), *flags]
+            )
+            async with Client(stdio_client(served, errlog=errlog)) as client:
+                result = await client.call_tool("adder", {"task": "Add 20 and 22."})
+        assert result.structured_content is not None and result.structured_content["answer"] == "42"
+        text = log.read_text()
+        assert ("Step 1" in text and "add(a=20, b=22)" in text and "Final answer" in text) == shown, text
 
 
 def test_one_http_process_serves_several_specs_each_under_its_own_path(specs: Path) -> None:
@@ -177,3 +199,23 @@ def test_ctrl_c_stops_a_server_cleanly_and_a_taken_port_is_a_clear_error(specs: 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 130
     assert process.stderr.read() == "", "no traceback"
+
+
+@pytest.mark.anyio
+async def test_the_progress_of_a_failed_code_step_is_its_exception(tmp_path: Path) -> None:
+    (tmp_path / "script.yaml").write_text(
+        "per_conversation: true\n"
+        "responses:\n"
+        '  - "Dividing.\\n```py\\nx = 1 / 0\\n```"\n'
+        "  - \"Done.\\n```py\\nfinal_answer('ok')\\n```\"\n"
+    )
+    (tmp_path / "coder.yaml").write_text("name: coder\ndescription: Codes.\nmodel: scripted:script.yaml\n")
+    messages: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message)
+
+    served = StdioServerParameters(command=MCPAGENTS, args=["serve", str(tmp_path / "coder.yaml"), "--quiet"])
+    async with Client(served) as client:
+        await client.call_tool("coder", {"task": "Divide."}, progress_callback=on_progress)
+    assert messages == ["step 1 failed: ZeroDivisionError: division by zero", "step 2 done"]

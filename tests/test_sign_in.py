@@ -278,7 +278,7 @@ def test_login_names_what_it_cannot_sign_in_to(tmp_path: Path) -> None:
     cases = [
         (["--url", "http://127.0.0.1:9/mcp", "--no-browser"], "127.0.0.1:9/mcp is unreachable"),
         (["local", "--config", str(config)], "server 'local' is started by a command: it needs no sign-in"),
-        (["other", "--config", str(config)], "has no server 'other' (it has: local)"),
+        (["other", "--config", str(config)], "no server named 'other'; servers there: 'local'"),
         ([], "name the server: --url URL, or SERVER with --config FILE or --spec FILE"),
     ]
     for arguments, problem in cases:

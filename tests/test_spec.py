@@ -122,6 +122,7 @@ def test_defaults_give_a_code_agent_with_the_default_model_and_no_tools(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MCPAGENTS_MODEL", "openai/gpt-5-mini")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     spec = load_spec(spec_file(tmp_path))
     assert spec == AgentSpec(path=tmp_path / "agent.yaml", name="helper", description="Helps.")
     assert spec.tools() is None
@@ -407,6 +408,44 @@ def test_a_model_option_its_constructor_refuses_is_reported_at_build(tmp_path: P
         load_spec(path).build()
     assert str(caught.value).startswith(f"{path}: model: ")
     assert "colour" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("opneai/gpt-5-mini", "model opneai/gpt-5-mini: unknown provider 'opneai' (did you mean 'openai'?)"),
+        ("anthropic/claude-sonnet-4-5", "no API key: set $ANTHROPIC_API_KEY (or give the model an api_key)"),
+        ("scripted:replys.yaml", "cannot read the model script (No such file or directory) (did you mean"),
+        ("local:missing.gguf", "missing.gguf: no such model file"),
+    ],
+)
+def test_a_model_that_cannot_answer_is_reported_when_the_agent_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str, message: str
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    script(tmp_path, call("final_answer", answer="42"), file="replies.yaml")
+    spec = load_spec(spec_file(tmp_path, model=model))  # loading reads no model
+    with pytest.raises(ConfigError) as caught:
+        spec.build()
+    assert str(caught.value).startswith(str(spec.path)) and message in str(caught.value)
+    if model.startswith("scripted:"):
+        assert str(tmp_path / "replies.yaml") in str(caught.value)
+
+
+def test_a_key_or_endpoint_given_to_the_model_stands_for_the_provider_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    for options in ({"api_key": "sk-test"}, {"api_base": "http://127.0.0.1:9/v1"}):
+        load_spec(spec_file(tmp_path, model={"id": "openai/gpt-5-mini", **options})).build()
+    load_spec(spec_file(tmp_path, model="ollama/llama3")).build()  # a local server needs no key
+
+
+@pytest.mark.parametrize(("key", "closest"), [("timout", "timeout"), ("enviroment", "env"), ("arg", "args")])
+def test_unknown_keys_of_server_entries_are_errors_in_specs(tmp_path: Path, key: str, closest: str) -> None:
+    path = spec_file(tmp_path, mcpServers={"calc": {**CALC_ENTRY, key: 1}})
+    assert f"mcpServers.calc: unknown key {key!r} (did you mean {closest!r}?)" in error_of(path)
 
 
 def test_the_model_string_expands_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,12 +17,18 @@ import jsonschema
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mcpagents.agents import prompts
+from mcpagents.agents.budgets import UNANSWERED, Budget
 from mcpagents.agents.console import AgentConsole
 from mcpagents.agents.conversation import Conversation
-from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, Step, TaskStep
+from mcpagents.agents.kept_results import DEFAULT_RESULT_LIMIT
+from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, TaskStep
+from mcpagents.agents.prompt_templates import PromptOverrides, PromptTemplates, populate_template
 from mcpagents.agents.results import AgentEvent, RunResult, RunState, Timing
 from mcpagents.agents.run_context import Emit, RunContext
 from mcpagents.agents.run_interaction import SamplingLimits, run_interaction
+from mcpagents.agents.smolagents_names import refuse_unsupported
+from mcpagents.agents.step_callbacks import StepCallbacks, StepCallbacksArgument, takes_agent
+from mcpagents.agents.tool_index import DEFAULT_TOOL_PROMPT_LIMIT
 from mcpagents.agents.toolbox import Toolbox, ToolsArgument
 from mcpagents.connections.interaction import ElicitationHandler, Interaction, SamplingHandler
 from mcpagents.connections.specs import ServerSpec
@@ -31,14 +37,16 @@ from mcpagents.models.base import Model
 from mcpagents.models.messages import ChatMessage, JsonSchemaFormat, TokenUsage
 from mcpagents.models.resolve import resolve_model
 from mcpagents.portal import shared_portal, spawn_detached
-from mcpagents.tools.image import Image
+from mcpagents.tools.image import Image, ImageInput
 from mcpagents.tools.tool import Tool
 
-FinalAnswerCheck = Callable[[Any, AgentMemory], Awaitable[bool | str | None] | bool | str | None]
-"""Looks at a final answer: True/None accepts it; False or a reason (str) rejects it, and the reason
-goes back to the model; an exception rejects it with its message."""
+FinalAnswerCheck = Callable[..., Awaitable[bool | str | None] | bool | str | None]
+"""`(answer, memory)`, or smolagents' `(answer, memory, agent)`: looks at a final answer. True/None
+accepts it; False or a reason (str) rejects it, and the reason goes back to the model; an exception
+rejects it with its message."""
 
-StepCallback = Callable[[Step], object]
+_NAMED_TOOLS = 30
+"""Tools an agent's description (as a tool itself) names one by one, at most."""
 OutputSchema = dict[str, Any] | type[BaseModel]
 
 
@@ -51,15 +59,23 @@ class AgentOptions(TypedDict, total=False):
     instructions: str | None
     server_instructions: bool
     max_steps: int
+    budget: Budget | None
     planning_interval: int | None
     final_answer_checks: Sequence[FinalAnswerCheck]
-    step_callbacks: Sequence[StepCallback]
+    step_callbacks: StepCallbacksArgument
     output_schema: OutputSchema | None
     managed_agents: Sequence[MultiStepAgent | ServerSpec]
     verbosity_level: int
     elicitation: ElicitationHandler | None
     sampling: SamplingHandler | None
     sampling_limits: SamplingLimits
+    tool_prompt_limit: int | None
+    pinned_tools: Sequence[str]
+    result_limit: int
+    prompt_templates: PromptTemplates | None
+    return_full_result: bool
+    stream_outputs: bool
+    provide_run_summary: bool
 
 
 class RunOptions(TypedDict, total=False):
@@ -68,8 +84,11 @@ class RunOptions(TypedDict, total=False):
     reset: bool
     """False continues the previous conversation (default True)."""
     max_steps: int | None
+    budget: Budget | None
+    """This run's budget, instead of the agent's."""
     additional_args: Mapping[str, Any] | None
-    images: Sequence[Image] | None
+    images: Sequence[ImageInput] | None
+    """`Image`s, paths, URLs or PIL images."""
     conversation: Conversation | None
     interaction: Interaction | None
     """Who answers what the tool servers ask during this run (a terminal, a served agent's caller);
@@ -83,7 +102,8 @@ class MultiStepAgent(ABC):
     are not open yet are opened on first use and closed with the agent. `model` is a `Model` or a
     model string (`resolve_model`). `managed_agents` (agents, or the MCP servers of served agents:
     `StdioServer("mcpagents", ["serve", "child.yaml"])`, `HttpServer(url)`) become tools named after
-    them. With `planning_interval=N` the agent plans at the start and every N steps.
+    them. With `planning_interval=N` the agent plans at the start and every N steps. `budget` bounds
+    what each run may spend: tool calls, model tokens, wall time (see `Budget`).
     `final_answer_checks` may reject an answer (the reason goes back to the model); `output_schema` (a
     JSON Schema or a pydantic model) shapes and validates the final answer. `verbosity_level` 0 prints
     nothing, 1 the steps, 2 also the model's outputs. The instructions the tool servers give go into
@@ -93,7 +113,26 @@ class MultiStepAgent(ABC):
     given nobody to ask (`run(interaction=...)`; without either, they are declined). Servers allowed
     to sample (`sampling=True` in their spec) are answered by `sampling`, else by the run's
     interaction, else by the agent's own model within `sampling_limits`.
+
+    Tools whose definitions would take more than `tool_prompt_limit` tokens of the prompt (about;
+    None: no limit) are disclosed progressively: the prompt holds the `pinned_tools` (names) in full
+    and an index of the others, which the model searches (`search_tools`) for what it needs. A tool
+    result longer than `result_limit` characters is kept by the host, and the model shown its start:
+    a ToolCallingAgent's model reads on with `read_result`, a CodeAgent's code has the whole value.
+
+    smolagents' spellings carry over (docs/porting.md): `prompt_templates` overrides the system
+    prompt and the planning prompts; `return_full_result` is `run()`'s default; `stream_outputs` is
+    accepted and changes nothing, since a streaming model's text always reaches `run(stream=True)`
+    as `ModelDelta` events; `step_callbacks` may be a dict by step type, and callbacks and
+    `final_answer_checks` with an `agent` parameter are given the agent. A managed agent with
+    `provide_run_summary=True` adds a summary of its run to the answer its manager reads.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # Before __init__ can raise a bare TypeError: smolagents keywords get advice instead.
+        accepted = inspect.signature(cls.__init__).parameters
+        refuse_unsupported({name: value for name, value in kwargs.items() if name not in accepted})
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -105,15 +144,23 @@ class MultiStepAgent(ABC):
         instructions: str | None = None,
         server_instructions: bool = True,
         max_steps: int = 20,
+        budget: Budget | None = None,
         planning_interval: int | None = None,
         final_answer_checks: Sequence[FinalAnswerCheck] = (),
-        step_callbacks: Sequence[StepCallback] = (),
+        step_callbacks: StepCallbacksArgument = (),
         output_schema: OutputSchema | None = None,
         managed_agents: Sequence[MultiStepAgent | ServerSpec] = (),
         verbosity_level: int = 1,
         elicitation: ElicitationHandler | None = None,
         sampling: SamplingHandler | None = None,
         sampling_limits: SamplingLimits | None = None,
+        tool_prompt_limit: int | None = DEFAULT_TOOL_PROMPT_LIMIT,
+        pinned_tools: Sequence[str] = (),
+        result_limit: int = DEFAULT_RESULT_LIMIT,
+        prompt_templates: PromptTemplates | None = None,
+        return_full_result: bool = False,
+        stream_outputs: bool = False,
+        provide_run_summary: bool = False,
     ) -> None:
         self.model = resolve_model(model)
         self.name = name
@@ -121,9 +168,10 @@ class MultiStepAgent(ABC):
         self.instructions = instructions
         self.server_instructions = server_instructions
         self.max_steps = max_steps
+        self.budget = budget or Budget()
         self.planning_interval = planning_interval
         self.final_answer_checks = list(final_answer_checks)
-        self.step_callbacks = list(step_callbacks)
+        self.step_callbacks = StepCallbacks(step_callbacks)
         self.output_schema = output_schema
         self.toolbox = Toolbox(tools, managed_agents)
         self.conversation = Conversation()
@@ -131,6 +179,13 @@ class MultiStepAgent(ABC):
         self.elicitation = elicitation
         self.sampling = sampling
         self.sampling_limits = sampling_limits or SamplingLimits()
+        self.tool_prompt_limit = tool_prompt_limit
+        self.pinned_tools = tuple(pinned_tools)
+        self.result_limit = result_limit
+        self.prompt_templates = PromptOverrides.of(prompt_templates)
+        self.return_full_result = return_full_result
+        self.stream_outputs = stream_outputs
+        self.provide_run_summary = provide_run_summary
 
     @property
     def memory(self) -> AgentMemory:
@@ -213,7 +268,7 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[True],
-        return_full_result: bool = ...,
+        return_full_result: bool | None = ...,
         **options: Unpack[RunOptions],
     ) -> Iterator[AgentEvent]: ...
     @overload
@@ -231,7 +286,7 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[False] = ...,
-        return_full_result: Literal[False] = ...,
+        return_full_result: Literal[False] | None = ...,
         **options: Unpack[RunOptions],
     ) -> Any: ...
 
@@ -240,11 +295,12 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: bool = False,
-        return_full_result: bool = False,
+        return_full_result: bool | None = None,
         **options: Unpack[RunOptions],
     ) -> Any:
         """Run the agent on `task` and return its output (or the `RunResult` with
-        `return_full_result=True`); with `stream=True`, iterate the run's events as they happen.
+        `return_full_result=True`, which defaults to the agent's); with `stream=True`, iterate the
+        run's events as they happen.
 
         `reset=False` continues the previous conversation; `additional_args` are given to the model
         with the task; `images` go with the task to models that read them. `conversation` runs in
@@ -261,7 +317,7 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[True],
-        return_full_result: bool = ...,
+        return_full_result: bool | None = ...,
         **options: Unpack[RunOptions],
     ) -> AsyncIterator[AgentEvent]: ...
     @overload
@@ -279,7 +335,7 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: Literal[False] = ...,
-        return_full_result: Literal[False] = ...,
+        return_full_result: Literal[False] | None = ...,
         **options: Unpack[RunOptions],
     ) -> Awaitable[Any]: ...
 
@@ -288,7 +344,7 @@ class MultiStepAgent(ABC):
         task: str,
         *,
         stream: bool = False,
-        return_full_result: bool = False,
+        return_full_result: bool | None = None,
         **options: Unpack[RunOptions],
     ) -> Awaitable[Any] | AsyncIterator[AgentEvent]:
         """Async twin of `run`: `await agent.arun(task)`, or
@@ -300,15 +356,29 @@ class MultiStepAgent(ABC):
             return self._events(task, **options)
         return self._output(task, return_full_result, **options)
 
-    def replay(self) -> None:
-        """Print the last run from memory."""
+    def __call__(self, task: str, **options: Unpack[RunOptions]) -> Any:
+        """`agent(task)` is `agent.run(task)` (smolagents calls agents so)."""
+        return self.run(task, **options)
+
+    def replay(self, detailed: bool = False) -> None:
+        """Print the last run from memory; `detailed=True` also prints what the model was sent
+        before each step."""
         from mcpagents.agents.console import replay
 
-        replay(self.memory)
+        replay(self.memory, messages=self.messages if detailed else None)
 
-    async def _output(self, task: str, return_full_result: bool, **options: Unpack[RunOptions]) -> Any:
+    def visualize(self) -> None:
+        """Print the agent as a tree: its model, its tools, its managed agents and theirs (the tool
+        collections are opened to list their tools)."""
+        from rich.console import Console
+
+        from mcpagents.agents.agent_tree import agent_tree
+
+        Console().print(agent_tree(self))
+
+    async def _output(self, task: str, return_full_result: bool | None, **options: Unpack[RunOptions]) -> Any:
         result = await self._execute(task, None, **options)
-        if return_full_result:
+        if self.return_full_result if return_full_result is None else return_full_result:
             return result
         if result.exception is not None:
             raise result.exception
@@ -353,8 +423,9 @@ class MultiStepAgent(ABC):
         *,
         reset: bool = True,
         max_steps: int | None = None,
+        budget: Budget | None = None,
         additional_args: Mapping[str, Any] | None = None,
-        images: Sequence[Image] | None = None,
+        images: Sequence[ImageInput] | None = None,
         conversation: Conversation | None = None,
         interaction: Interaction | None = None,
     ) -> RunResult:
@@ -365,7 +436,12 @@ class MultiStepAgent(ABC):
             conversation.memory = AgentMemory()
         memory = conversation.memory
         run = RunContext(
-            self, conversation, self.toolbox.tools(), sink=sink, additional_args=dict(additional_args or {})
+            self,
+            conversation,
+            self.toolbox.tools(),
+            sink=sink,
+            additional_args=dict(additional_args or {}),
+            budget=budget or self.budget,
         )
         run.interaction = run_interaction(
             run,
@@ -374,47 +450,37 @@ class MultiStepAgent(ABC):
             sampling=self.sampling,
             limits=self.sampling_limits,
         )
-        memory.system_prompt = self.system_prompt(run.tools)
+        memory.system_prompt = self._system_prompt(run.tools)
         first = len(memory.steps)
-        memory.steps.append(TaskStep(self.task_text(task, additional_args), list(images or ())))
+        memory.steps.append(
+            TaskStep(self.task_text(task, additional_args), [Image.of(i) for i in images or ()])
+        )
         if run.console.verbosity_level > 0:  # level 0 prints nothing, nor pays for the formatting
             run.console.start(
                 task, self.name or type(self).__name__, self.model.model_id, [t.name for t in run.tools]
             )
-        state: RunState = "max_steps_reached"
         output: Any = None
         error: str | None = None
         exception: ModelError | None = None
-        limit = max_steps or self.max_steps
         try:
-            await self.start_run(run)
-            for number in range(1, limit + 1):
-                if self.planning_interval and (number == 1 or (number - 1) % self.planning_interval == 0):
-                    await self._record(run, await self._plan(run, number))
-                step = run.step = ActionStep(number, started=time.time())
-                try:
-                    await self.step(step, run)
-                finally:
-                    step.duration = time.time() - step.started
-                if step.is_final_answer:
-                    output = await self._accept(step, memory)
-                await self._record(run, step)
-                if step.is_final_answer:
-                    state = "success"
-                    break
-            else:
-                output = await self._final_answer_from_memory(run, limit)
+            with anyio.CancelScope(deadline=run.budget.deadline) as deadline:
+                await self.start_run(run)
+                state, output = await self._steps(run, max_steps or self.max_steps)
+            if deadline.cancelled_caught:
+                state = "max_time_reached"
+                await self._record_stopped(run)
         except ModelError as problem:
             state, error, exception = "error", str(problem), problem
         finally:
             with anyio.CancelScope(shield=True):
                 await self.end_run(run)
         steps = memory.steps[first:]
-        if state != "error":
+        if state != "error" and state not in UNANSWERED:
             final = FinalAnswerStep(output)
             memory.steps.append(final)
             steps.append(final)
             run.emit(final)
+            await self.step_callbacks.call(final, self)
         result = RunResult(
             output=output,
             state=state,
@@ -436,28 +502,98 @@ class MultiStepAgent(ABC):
             run.console.finish(result)
         return result
 
+    async def _steps(self, run: RunContext, limit: int) -> tuple[RunState, Any]:
+        """Plan and act until a final answer, the step limit or a budget used up: how the run ends,
+        and its output."""
+        for number in range(1, limit + 1):
+            if self.planning_interval and (number == 1 or (number - 1) % self.planning_interval == 0):
+                await self._record(run, await self._plan(run, number))
+                if run.budget.spent() is not None:
+                    break
+            step = run.step = ActionStep(number, started=time.time())
+            await self._take_step(step, run)
+            output = await self._accept(step, run.memory) if step.is_final_answer else None
+            await self._record(run, step)
+            if step.is_final_answer:
+                return "success", output
+            if run.budget.spent() is not None:
+                break
+        spent = run.budget.spent()
+        if spent == "max_tokens_reached":
+            return spent, None
+        if spent == "max_tool_calls_reached":
+            why = prompts.OUT_OF_TOOL_CALLS.format(max_tool_calls=run.budget.limits.max_tool_calls)
+            return spent, await self._final_answer_from_memory(run, why)
+        return "max_steps_reached", await self._final_answer_from_memory(
+            run, prompts.OUT_OF_STEPS.format(max_steps=limit)
+        )
+
+    async def _take_step(self, step: ActionStep, run: RunContext) -> None:
+        """The agent type's step, within the step's budget: a step past its time is stopped, and
+        its error says so."""
+        run.budget.start_step()
+        try:
+            with anyio.move_on_after(run.budget.limits.max_seconds_per_step) as limit:
+                await self.step(step, run)
+        finally:
+            step.duration = time.time() - step.started
+        if limit.cancelled_caught:
+            step.is_final_answer, step.error = False, run.budget.step_stopped()
+
+    async def _record_stopped(self, run: RunContext) -> None:
+        """Keep the step the run's deadline stopped, saying so: a conversation that goes on shows it."""
+        step = run.step
+        if step is not None and not any(kept is step for kept in reversed(run.memory.steps)):
+            step.is_final_answer, step.error = False, run.budget.run_stopped()
+            await self._record(run, step)
+
     async def _record(self, run: RunContext, step: PlanningStep | ActionStep) -> None:
         run.memory.steps.append(step)
         run.emit(step)
-        for callback in self.step_callbacks:
-            outcome = callback(step)
-            if inspect.isawaitable(outcome):
-                await outcome
+        await self.step_callbacks.call(step, self)
 
     async def _plan(self, run: RunContext, number: int) -> PlanningStep:
         started = time.time()
-        question = prompts.PLANNING if number == 1 else prompts.UPDATE_PLANNING.format(steps=number - 1)
+        question = self._planning_prompt(run, number)
         messages = [*self.messages(run.memory), ChatMessage("user", question)]
         response = await run.ask(messages, step_number=number)
         return PlanningStep(response.text.strip(), response.usage, started, time.time() - started)
 
-    async def _final_answer_from_memory(self, run: RunContext, limit: int) -> Any:
+    def _planning_prompt(self, run: RunContext, number: int) -> str:
+        """Ours, or the `prompt_templates` planning template given (smolagents' variables)."""
+        template = self.prompt_templates.initial_plan if number == 1 else self.prompt_templates.update_plan
+        if template is None:
+            return prompts.PLANNING if number == 1 else prompts.UPDATE_PLANNING.format(steps=number - 1)
+        tasks = [step.task for step in run.memory.steps if isinstance(step, TaskStep)]
+        variables = self.prompt_variables(run.tools) | {
+            "task": tasks[-1] if tasks else "",
+            "remaining_steps": self.max_steps - number + 1,
+        }
+        return populate_template(template, variables)
+
+    def _system_prompt(self, tools: Sequence[Tool]) -> str:
+        template = self.prompt_templates.system_prompt
+        if template is None:
+            return self.system_prompt(tools)
+        return populate_template(template, self.prompt_variables(tools))
+
+    def prompt_variables(self, tools: Sequence[Tool]) -> dict[str, object]:
+        """What a `prompt_templates` template may name (`{{ tools }}`, ...): smolagents' variables, the
+        tools written out as this agent type shows them. Agent types add theirs."""
+        return {
+            "tools": "\n".join(f"- {tool.name}: {tool.description}" for tool in tools),
+            "managed_agents": "",  # managed agents are among the tools here
+            "custom_instructions": self.instructions or "",
+        }
+
+    async def _final_answer_from_memory(self, run: RunContext, why: str) -> Any:
+        """The model's best answer from what the run learned, when `why` it cannot go on."""
         shape = prompts.answer_shape(self.output_json_schema)
-        question = prompts.FINAL_ANSWER_FROM_MEMORY.format(max_steps=limit, answer_shape=shape)
+        question = prompts.FINAL_ANSWER_FROM_MEMORY.format(why=why, answer_shape=shape)
         schema = self.output_json_schema
         response = await run.ask(
             [*self.messages(run.memory), ChatMessage("user", question)],
-            step_number=limit,
+            step_number=run.step_number,
             response_format=JsonSchemaFormat(schema) if schema is not None else None,
         )
         answer: Any = response.text.strip()
@@ -479,7 +615,7 @@ class MultiStepAgent(ABC):
         for check in self.final_answer_checks:
             name = getattr(check, "__name__", "a final answer check")
             try:
-                verdict = check(answer, memory)
+                verdict = check(answer, memory, agent=self) if takes_agent(check) else check(answer, memory)
                 if inspect.isawaitable(verdict):
                     verdict = await verdict
             except Exception as problem:
@@ -513,8 +649,13 @@ class MultiStepAgent(ABC):
 
     def tool_description(self) -> str:
         """What a manager (or an MCP host) reads about this agent as a tool."""
-        tools = ", ".join(tool.name for collection in self.toolbox.collections for tool in collection)
-        works = f"This agent works in steps and can use tools: {tools or 'none'}."
+        tools = [tool for collection in self.toolbox.collections for tool in collection]
+        if len(tools) <= _NAMED_TOOLS:
+            names = ", ".join(tool.name for tool in tools)
+            works = f"This agent works in steps and can use tools: {names or 'none'}."
+        else:  # a manager's prompt should not pay for a thousand names
+            servers = ", ".join(dict.fromkeys(tool.server for tool in tools))
+            works = f"This agent works in steps and can use {len(tools)} tools of these servers: {servers}."
         return f"{self.description or ''}\n{works}".strip()
 
     # -- the conversation --------------------------------------------------------------------------------
@@ -533,9 +674,20 @@ class MultiStepAgent(ABC):
                     ]
                 case ActionStep():
                     messages += self.action_messages(step)
+                    if step.observations_images:
+                        messages.append(self._observed_images(step.observations_images))
                 case FinalAnswerStep(output=output):
                     messages.append(ChatMessage("assistant", f"Final answer: {_text(output)}"))
         return messages
+
+    def _observed_images(self, images: Sequence[ImageInput]) -> ChatMessage:
+        """The images a step callback added to a step (smolagents' `observations_images`), as a
+        message: themselves to a model that reads images, else a note that they exist."""
+        if self.model.accepts("image"):
+            return ChatMessage("user", ["Images observed in this step:", *(Image.of(i) for i in images)])
+        return ChatMessage(
+            "user", f"({len(images)} images were observed in this step; you cannot see images.)"
+        )
 
 
 def _text(value: Any) -> str:

@@ -83,10 +83,14 @@ class CallChain:
             )
         if self.deadline is not None and self.deadline <= time.time():
             raise ChainError(f"refused: the chain's deadline passed {time.time() - self.deadline:.1f} s ago")
-        deadline = self.deadline
-        if timeout is not None:
-            deadline = min(math.inf if deadline is None else deadline, time.time() + timeout)
-        return CallChain(self.trace_id, (*self.agents, agent), deadline, caller)
+        return CallChain(self.trace_id, (*self.agents, agent), self.deadline, caller).within(timeout)
+
+    def within(self, seconds: float | None) -> CallChain:
+        """This chain, to end within `seconds` from now too (None: as it is)."""
+        if seconds is None:
+            return self
+        deadline = min(math.inf if self.deadline is None else self.deadline, time.time() + seconds)
+        return CallChain(self.trace_id, self.agents, deadline, self.caller)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""

@@ -10,10 +10,11 @@ from typing import Any, Unpack
 
 from mcpagents.agents import prompts
 from mcpagents.agents.base import AgentOptions, MultiStepAgent
+from mcpagents.agents.code_disclosure import CodeDisclosure
+from mcpagents.agents.kept_results import preview
 from mcpagents.agents.memory import ActionStep, ToolCallRecord
 from mcpagents.agents.results import CodeAction, ToolCallFinished, ToolCallStarted, ToolProgress
 from mcpagents.agents.run_context import RunContext
-from mcpagents.agents.stubs import tools_stubs
 from mcpagents.agents.toolbox import ToolsArgument
 from mcpagents.errors import ConfigError
 from mcpagents.json_data import to_json
@@ -25,6 +26,7 @@ from mcpagents.sandbox.interface import (
     ExecutorFactory,
     ExecutorMode,
     ExecutorOptions,
+    SandboxTool,
     StepResult,
 )
 from mcpagents.tools.media import Attachments
@@ -46,6 +48,10 @@ class CodeAgent(MultiStepAgent):
     and the options). `executor_options` configure it; `authorized_imports`, `executor_mode`,
     `step_timeout`, `memory_mb` and `output_limit` are shortcuts for those fields, and
     `executor_kwargs` (smolagents' name) for any of them.
+
+    `authorized_imports` are exactly the modules the code may import; smolagents'
+    `additional_authorized_imports` adds to them (to the defaults when they are not given).
+    `executor_type="local"` and `max_print_outputs_length` (= `output_limit`) are smolagents' names.
     """
 
     def __init__(
@@ -61,9 +67,19 @@ class CodeAgent(MultiStepAgent):
         memory_mb: int | None = None,
         output_limit: int | None = None,
         executor_kwargs: Mapping[str, Any] | None = None,
+        additional_authorized_imports: Sequence[str] = (),
+        executor_type: str = "local",
+        max_print_outputs_length: int | None = None,
         **options: Unpack[AgentOptions],
     ) -> None:
+        _check_executor_type(executor_type)
         super().__init__(tools, model, **options)
+        if max_print_outputs_length is not None:
+            if output_limit is not None:
+                raise ConfigError(
+                    "give output_limit or max_print_outputs_length (its smolagents name), not both"
+                )
+            output_limit = max_print_outputs_length
         shortcuts: dict[str, Any] = {
             "authorized_imports": authorized_imports,
             "mode": executor_mode,
@@ -78,6 +94,12 @@ class CodeAgent(MultiStepAgent):
             raise ConfigError(f"executor_kwargs: unknown option {unknown[0]!r}; the options are {known}")
         self.executor = executor
         self.executor_options = replace(executor_options or ExecutorOptions(), **changes)
+        if additional_authorized_imports:
+            imports = dict.fromkeys(
+                [*self.executor_options.authorized_imports, *additional_authorized_imports]
+            )
+            self.executor_options = replace(self.executor_options, authorized_imports=tuple(imports))
+        self._disclosed: CodeDisclosure | None = None
 
     @property
     def authorized_imports(self) -> tuple[str, ...]:
@@ -85,13 +107,34 @@ class CodeAgent(MultiStepAgent):
 
     def system_prompt(self, tools: Sequence[Tool]) -> str:
         servers = self.toolbox.server_instructions(tools) if self.server_instructions else {}
+        intro, shown = self._disclosure(tools).prompt()
         return prompts.CODE_SYSTEM.format(
-            tools=tools_stubs(tools),
+            tools_intro=intro or prompts.TOOLS_INTRO,
+            tools=shown,
             answer_shape=prompts.answer_shape(self.output_json_schema),
             imports=prompts.imports_list(self.authorized_imports),
             instructions=prompts.instructions_block(self.instructions)
             + prompts.server_instructions_block(servers),
         )
+
+    def return_full_code(self) -> str:
+        """The code of the last run's steps, joined: the whole program the agent wrote."""
+        return self.memory.return_full_code()
+
+    def prompt_variables(self, tools: Sequence[Tool]) -> dict[str, object]:
+        intro, shown = self._disclosure(tools).prompt()
+        return super().prompt_variables(tools) | {
+            "tools": f"{intro or prompts.TOOLS_INTRO}\n```python\n{shown}\n```",
+            "authorized_imports": prompts.imports_list(self.authorized_imports),
+            "code_block_opening_tag": "```python",
+            "code_block_closing_tag": "```",
+        }
+
+    def _disclosure(self, tools: Sequence[Tool]) -> CodeDisclosure:
+        """What the prompt shows of `tools` (kept while the agent's tools stay the same)."""
+        if self._disclosed is None or not self._disclosed.is_for(tools):
+            self._disclosed = CodeDisclosure(tools, self.tool_prompt_limit, self.pinned_tools)
+        return self._disclosed
 
     def task_text(self, task: str, additional_args: Mapping[str, Any] | None) -> str:
         text = super().task_text(task, additional_args)
@@ -106,8 +149,11 @@ class CodeAgent(MultiStepAgent):
         if kept is not None:
             kept.adopt(run)  # its tools' calls now belong to this run
         else:
+            disclosure = self._disclosure(run.tools)
             tools = [_ObservedTool(tool, run) for tool in run.tools]
-            kept = _CodeSession(self.executor(tools, self.executor_options), tools)
+            catalog = disclosure.catalog()
+            given: list[SandboxTool] = [*tools, catalog] if catalog is not None else [*tools]
+            kept = _CodeSession(self.executor(given, self.executor_options), tools, disclosure)
             await kept.executor.start()
         run.state[_SESSION] = kept
         if run.additional_args:
@@ -136,7 +182,15 @@ class CodeAgent(MultiStepAgent):
         run.emit(CodeAction(step.step_number, code))
         session: _CodeSession = run.state[_SESSION]
         result = await session.executor.run(code)
-        step.observations = observation(result)
+        printed = observation(result)
+        large = [
+            prompts.LARGE_RESULT.format(tool=record.name, size=record.size)
+            for record in step.tool_calls
+            if record.size is not None
+        ]
+        called = [record.name for record in step.tool_calls]
+        revealed = session.disclosure.reveal(code, called, printed, session.shown)
+        step.observations = "\n".join(part for part in [printed, *large, revealed] if part)
         if result.error is not None:
             step.error = f"{result.error}\n{prompts.RETRY}"
         if result.has_final_answer:
@@ -161,9 +215,14 @@ class _CodeSession:
     """A run's code executor and the tools it was given; kept in a conversation for a run that
     continues it."""
 
-    def __init__(self, executor: CodeExecutor, tools: list[_ObservedTool]) -> None:
+    def __init__(
+        self, executor: CodeExecutor, tools: list[_ObservedTool], disclosure: CodeDisclosure
+    ) -> None:
         self.executor = executor
         self.tools = tools
+        self.disclosure = disclosure
+        self.shown = disclosure.shown_at_start()
+        """The tools whose full stubs the model has been shown in this session."""
 
     def adopt(self, run: RunContext) -> None:
         for tool in self.tools:
@@ -202,6 +261,7 @@ class _ObservedTool:
             )
 
         try:
+            self.run.budget.take_tool_call(self.name)  # counted as it starts: calls in flight count
             result = await self.tool.acall_with(
                 arguments, on_progress=progress, meta=self.run.call_meta, interaction=self.run.interaction
             )
@@ -210,8 +270,19 @@ class _ObservedTool:
             self.run.emit(ToolCallFinished(step.step_number, self.name, error=record.error))
             raise
         record.result = to_json(result)
+        preview(record, self.run.agent.result_limit)
         self.run.emit(ToolCallFinished(step.step_number, self.name, result=record.result))
         return result
+
+
+def _check_executor_type(executor_type: str) -> None:
+    """smolagents' `executor_type`: "local" is mcpagents' own executor; the others are not here."""
+    if executor_type != "local":
+        raise ConfigError(
+            f"executor_type={executor_type!r} (a smolagents executor) is not available: code runs in"
+            " mcpagents' confined worker process (executor_mode='sandbox' adds bubblewrap); for a"
+            " container or a remote machine, implement CodeExecutor and pass executor=YourExecutor"
+        )
 
 
 def parse_code(text: str) -> str | None:

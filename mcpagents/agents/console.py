@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console, RenderableType
@@ -12,6 +12,7 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.text import Text
 
+from mcpagents.agents.budgets import ENDINGS
 from mcpagents.agents.memory import ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, TaskStep
 from mcpagents.agents.results import (
     AgentEvent,
@@ -26,13 +27,21 @@ from mcpagents.agents.results import (
     ToolCallStarted,
     ToolProgress,
 )
+from mcpagents.models.messages import ChatMessage
 
 LINE_LIMIT = 120
 """Characters of a one-line item: a tool call's arguments, a tool's result."""
 TEXT_LIMIT = 1000
 """Characters of observations, errors and final answers at verbosity level 1 (level 2 shows all)."""
 
-STATE_STYLES: dict[RunState, str] = {"success": "green", "max_steps_reached": "yellow", "error": "red"}
+STATE_STYLES: dict[RunState, str] = {
+    "success": "green",
+    "max_steps_reached": "yellow",
+    "max_tool_calls_reached": "yellow",
+    "max_tokens_reached": "yellow",
+    "max_time_reached": "yellow",
+    "error": "red",
+}
 
 
 class AgentConsole:
@@ -106,24 +115,34 @@ class AgentConsole:
                 pass  # the agent calls `finish` once the run is over
 
     def finish(self, result: RunResult) -> None:
-        """Prints the run's state, steps, tokens and duration (and its error, if it failed)."""
+        """Prints the run's state, steps, tokens and duration (and why a budget stopped it, or its error)."""
         steps = sum(isinstance(step, ActionStep) for step in result.steps)
         summary = (
             f" | steps: {steps} | total tokens: {result.token_usage.total_tokens:,}"
             f" | duration: {result.timing.duration:.2f} s"
         )
         self._print(Text.assemble("State: ", (result.state, f"bold {STATE_STYLES[result.state]}"), summary))
+        if ending := ENDINGS.get(result.state):
+            self._print(Text(f"The run was stopped: {ending}.", style="yellow"))
         if result.error:
             self._print(Panel(Text(self._truncate(result.error)), title="Run error", border_style="red"))
 
-    def replay(self, memory: AgentMemory) -> None:
-        """Prints a finished run from its memory, each action step with its code and tool calls."""
+    def replay(
+        self, memory: AgentMemory, messages: Callable[[AgentMemory], list[ChatMessage]] | None = None
+    ) -> None:
+        """Prints a finished run from its memory, each action step with its code and tool calls; with
+        `messages` (how the agent turns memory into messages), each step's model input before it."""
         self._step = self._streamed = None
-        for step in memory.steps:
+        for index, step in enumerate(memory.steps):
             match step:
                 case TaskStep():
+                    self._step = None  # a task continued with reset=False numbers its steps from 1 again
                     self._task(step.task, "Task")
                 case ActionStep():
+                    if messages is not None:
+                        sent = messages(AgentMemory(memory.system_prompt, memory.steps[:index]))
+                        self._enter(step.step_number)
+                        self._messages(sent)
                     self._action(step, with_actions=True)
                 case PlanningStep() | FinalAnswerStep():
                     self.render(step)
@@ -139,6 +158,12 @@ class AgentConsole:
             self.console.print(renderable, no_wrap=True, overflow="ellipsis")
         else:
             self.console.print(renderable)
+
+    def _messages(self, messages: list[ChatMessage]) -> None:
+        text = "\n\n".join(f"[{message.role}] {message.text}" for message in messages)
+        self._print(
+            Panel(Text(text, style="dim"), title="Model input", title_align="left", border_style="dim")
+        )
 
     def _enter(self, step_number: int) -> None:
         if step_number != self._step:
@@ -208,9 +233,14 @@ class AgentConsole:
         return f"{text[:TEXT_LIMIT]}\n… [{hidden:,} more characters: verbosity level 2 shows all]"
 
 
-def replay(memory: AgentMemory, console: Console | None = None, verbosity_level: int = 2) -> None:
+def replay(
+    memory: AgentMemory,
+    console: Console | None = None,
+    verbosity_level: int = 2,
+    messages: Callable[[AgentMemory], list[ChatMessage]] | None = None,
+) -> None:
     """Prints a finished run from its memory (what `agent.replay()` shows)."""
-    AgentConsole(verbosity_level, console).replay(memory)
+    AgentConsole(verbosity_level, console).replay(memory, messages)
 
 
 def _format_value(value: Any) -> str:

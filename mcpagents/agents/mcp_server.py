@@ -16,7 +16,7 @@ import math
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import anyio
 import mcp_types
@@ -27,6 +27,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcpagents import __version__
+from mcpagents.agents.budgets import ENDINGS, UNANSWERED
 from mcpagents.agents.caller import (
     HeldRun,
     HeldRuns,
@@ -44,7 +45,14 @@ from mcpagents.agents.conversation_store import (
     parse_conversation_id,
 )
 from mcpagents.agents.memory import ActionStep, PlanningStep
-from mcpagents.agents.results import AgentEvent, RunResult, ToolCallFinished, ToolCallStarted, ToolProgress
+from mcpagents.agents.results import (
+    AgentEvent,
+    RunResult,
+    RunState,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolProgress,
+)
 from mcpagents.agents.run_relay import dumped, follow_elsewhere
 from mcpagents.agents.served_tasks import (
     MemoryTaskBoard,
@@ -106,7 +114,7 @@ def answer_schema(output_schema: dict[str, Any] | None) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "answer": output_schema or {"description": "The agent's final answer."},
-            "state": {"enum": ["success", "max_steps_reached", "error"]},
+            "state": {"enum": list(get_args(RunState)), "description": "How the run ended."},
             "steps": {"type": "integer", "description": "How many steps the run took."},
             "token_usage": {
                 "type": "object",
@@ -114,6 +122,7 @@ def answer_schema(output_schema: dict[str, Any] | None) -> dict[str, Any]:
                 "required": ["input_tokens", "output_tokens"],
             },
             "trace_id": {"type": "string", "description": "The id shared by every call of this chain."},
+            "summary": {"type": "string", "description": "The agent's work, when it provides a run summary."},
             "caller": {
                 "type": "string",
                 "description": "Who called, as the server knows them: the subject of the caller's access"
@@ -344,7 +353,7 @@ def agent_server(
         if deadline.cancelled_caught:
             return _error(f"agent {name!r} was stopped: its call chain's deadline passed")
         assert result is not None
-        return _answer(result, chain)
+        return _answer(result, chain, run_summary(result) if agent.provide_run_summary else None)
 
     async def task_calls(ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
         """Task-augmented calls are answered here: the SDK would refuse a task as a `tools/call`
@@ -452,15 +461,49 @@ def progress_message(event: AgentEvent) -> str | None:
             )
             return f"step {number}: calling {name}({shown})"
         case ToolCallFinished(step_number=number, name=name, error=error) if error:
-            return f"step {number}: {name} failed: {error.splitlines()[0][:200]}"
+            return f"step {number}: {name} failed: {error_line(error)}"
         case ToolProgress(step_number=number, name=name, message=message) if message:
             return f"step {number}: {name}: {message}"
         case ActionStep(step_number=number, error=error):
-            return f"step {number} failed: {error.splitlines()[0][:200]}" if error else f"step {number} done"
+            return f"step {number} failed: {error_line(error)}" if error else f"step {number} done"
     return None
 
 
-def _answer(result: RunResult, chain: CallChain) -> mcp_types.CallToolResult:
+def error_line(error: str) -> str:
+    """The one line of an error worth a progress message: of a Python traceback, the exception
+    (`ZeroDivisionError: division by zero`), not the `Traceback (most recent call last):` it opens with."""
+    lines = [line for line in error.splitlines() if line.strip()] or [""]
+    headers = [index for index, line in enumerate(lines) if line.startswith("Traceback (most recent call")]
+    if not headers:
+        return lines[0][:200]
+    # The last traceback is the exception raised (earlier ones are its causes); its frames are
+    # indented, and the first line that is not is the exception. Advice may follow it.
+    after = [line for line in lines[headers[-1] + 1 :] if not line[0].isspace()]
+    return (after or lines)[0][:200]
+
+
+def run_summary(result: RunResult) -> str:
+    """What a manager reads of a managed agent's run with `provide_run_summary=True` (smolagents'
+    option): its plans, and each step's code, tool calls, observations and errors."""
+    lines: list[str] = []
+    for step in result.steps:
+        if isinstance(step, PlanningStep):
+            lines.append(f"Plan:\n{step.plan}")
+        if not isinstance(step, ActionStep):
+            continue
+        if step.code:
+            lines.append(f"Step {step.step_number} code:\n{step.code}")
+        for call in step.tool_calls:
+            arguments = json.dumps(call.arguments, ensure_ascii=False, default=str)
+            outcome = call.error or json.dumps(call.result, ensure_ascii=False, default=str)
+            lines.append(f"Step {step.step_number}: {call.name}({arguments}) -> {outcome}")
+        for kind, text in (("observations", step.observations), ("error", step.error)):
+            if text:
+                lines.append(f"Step {step.step_number} {kind}:\n{text}")
+    return "\n".join(lines)
+
+
+def _answer(result: RunResult, chain: CallChain, summary: str | None = None) -> mcp_types.CallToolResult:
     answer = result.output
     if hasattr(answer, "model_dump"):
         answer = answer.model_dump(mode="json")
@@ -477,6 +520,11 @@ def _answer(result: RunResult, chain: CallChain) -> mcp_types.CallToolResult:
     if chain.caller is not None:
         structured["caller"] = chain.caller
     text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False, default=str)
+    if result.state in UNANSWERED:
+        text = f"The agent's run was stopped: {ENDINGS[result.state]}."
+    if summary is not None:
+        structured["summary"] = summary
+        text += f"\n\nA summary of the agent's work:\n<summary_of_work>\n{summary}\n</summary_of_work>"
     if result.state == "error":
         return _error(f"the agent's run failed: {result.error}")
     return mcp_types.CallToolResult(

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from mcpagents.errors import ConfigError
 from mcpagents.models.messages import ChatMessage, TokenUsage
-from mcpagents.tools.image import Image
+from mcpagents.tools.image import Image, ImageInput
 
 
 @dataclass
@@ -21,6 +21,9 @@ class ToolCallRecord:
     id: str | None = None
     result: Any = None
     error: str | None = None
+    size: int | None = None
+    """For a result longer than the agent's `result_limit`: its length in characters (`result`
+    then holds its start)."""
 
 
 @dataclass
@@ -57,6 +60,9 @@ class ActionStep:
     usage: TokenUsage = field(default_factory=TokenUsage)
     started: float = 0.0
     duration: float = 0.0
+    observations_images: list[ImageInput] | None = field(default_factory=list)
+    """Images the model sees with this step's observations: smolagents' name, which step callbacks
+    fill with screenshots (PIL images, paths or `Image`s) and empty (None too) to drop old ones."""
     kind: Literal["action"] = "action"
 
 
@@ -83,6 +89,10 @@ class AgentMemory:
     def action_steps(self) -> list[ActionStep]:
         return [step for step in self.steps if isinstance(step, ActionStep)]
 
+    def return_full_code(self) -> str:
+        """The code of the steps, joined: the whole program a CodeAgent wrote (smolagents' name)."""
+        return "\n\n".join(step.code for step in self.action_steps if step.code)
+
     def to_dict(self) -> dict[str, Any]:
         return {"system_prompt": self.system_prompt, "steps": [step_to_dict(step) for step in self.steps]}
 
@@ -103,12 +113,22 @@ class AgentMemory:
 def step_to_dict(step: Step) -> dict[str, Any]:
     data: dict[str, Any] = dict(step.__dict__)
     if isinstance(step, TaskStep):
-        data["images"] = [ChatMessage("user", [image]).to_dict()["content"][0] for image in step.images]
+        data["images"] = _images_to_dicts(list(step.images))
     if isinstance(step, PlanningStep | ActionStep):
         data["usage"] = {"input_tokens": step.usage.input_tokens, "output_tokens": step.usage.output_tokens}
     if isinstance(step, ActionStep):
         data["tool_calls"] = [dict(call.__dict__) for call in step.tool_calls]
+        data["observations_images"] = _images_to_dicts(step.observations_images or [])
     return data
+
+
+def _images_to_dicts(images: list[ImageInput]) -> list[Any]:
+    return [ChatMessage("user", [Image.of(image)]).to_dict()["content"][0] for image in images]
+
+
+def _images_from_dicts(parts: list[Any]) -> list[Image]:
+    content = ChatMessage.from_dict({"role": "user", "content": parts}).content
+    return [part for part in content if isinstance(part, Image)]
 
 
 def step_from_dict(data: Mapping[str, Any]) -> Step:
@@ -117,15 +137,13 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
         fields["usage"] = TokenUsage(**fields["usage"])
     match data.get("kind"):
         case "task":
-            images = ChatMessage.from_dict(
-                {"role": "user", "content": list(fields.get("images") or [])}
-            ).content
-            fields["images"] = [part for part in images if isinstance(part, Image)]
+            fields["images"] = _images_from_dicts(list(fields.get("images") or []))
             return TaskStep(**fields)
         case "planning":
             return PlanningStep(**fields)
         case "action":
             fields["tool_calls"] = [ToolCallRecord(**call) for call in fields.get("tool_calls", [])]
+            fields["observations_images"] = _images_from_dicts(list(fields.get("observations_images") or []))
             return ActionStep(**fields)
         case "final_answer":
             return FinalAnswerStep(**fields)

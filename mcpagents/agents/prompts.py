@@ -15,7 +15,7 @@ The code runs in a persistent session: variables, imports and functions stay def
 What you print() comes back as the next "Observation". Never guess a tool's result: print it and use it \
 in the next step. When you know the answer, call final_answer(answer) in a code block.
 
-Tools are Python functions returning Python data (dicts, lists, str):
+{tools_intro}
 ```python
 {tools}
 
@@ -26,6 +26,8 @@ Several calls at once: parallel([(tool, {{"arg": value}}), ...]) or \
 map_tool(tool, [{{"arg": value}}, ...]) run them concurrently and return the results in order. \
 A failed call raises ToolCallError.
 Imports allowed: {imports}. Do not assign to a tool's name.{instructions}"""
+
+TOOLS_INTRO = "Tools are Python functions returning Python data (dicts, lists, str):"
 
 TOOL_CALLING_SYSTEM = """\
 You solve tasks by calling tools. Call one or more tools in each turn; their results come back to you. \
@@ -44,8 +46,12 @@ Here is where you stand after {steps} steps. Update your plan in the same three 
 (## Facts known, ## Facts to find, ## Plan), taking what you learned into account. Do not act yet."""
 
 FINAL_ANSWER_FROM_MEMORY = """\
-You ran out of steps ({max_steps}). From everything above, give your best final answer to the task now, \
+{why} From everything above, give your best final answer to the task now, \
 as the answer itself{answer_shape}, without calling tools."""
+
+OUT_OF_STEPS = "You ran out of steps ({max_steps})."
+
+OUT_OF_TOOL_CALLS = "You used all the tool calls this task allows ({max_tool_calls})."
 
 NO_CODE = """\
 Your output had no code block. Write one Python code block:
@@ -57,6 +63,9 @@ Your output had no code block. Write one Python code block:
 NO_TOOL_CALL = "You called no tool. Call a tool, or call final_answer(answer=...) to answer."
 
 RETRY = "Fix the error and try again; do not repeat the same mistake."
+
+LARGE_RESULT = """\
+Note: {tool} returned {size:,} characters. Your code has the whole value: print only the parts you need."""
 
 SERVER_INSTRUCTIONS = """
 

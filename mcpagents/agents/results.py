@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mcpagents.agents.budgets import BudgetState
 from mcpagents.agents.memory import (
     ActionStep,
     FinalAnswerStep,
@@ -18,7 +19,8 @@ from mcpagents.agents.memory import (
 from mcpagents.connections.interaction import LogMessage
 from mcpagents.models.messages import ChatMessage, TokenUsage
 
-RunState = Literal["success", "max_steps_reached", "error"]
+RunState = Literal["success", "max_steps_reached", BudgetState, "error"]
+"""How a run ended: a final answer, out of steps, a `Budget` used up, or an error."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,10 @@ class Timing:
 class RunResult:
     """The whole story of a run: `agent.run(task, return_full_result=True)`.
 
-    `state` is `success`, `max_steps_reached` (the output is the model's best answer from memory)
-    or `error` (the run could not go on: `error` says why, and `exception` is what was raised).
+    `state` is `success`, `max_steps_reached` or `max_tool_calls_reached` (the output is the model's
+    best answer from memory), `max_tokens_reached` or `max_time_reached` (no output: asking for one
+    would overspend), or `error` (the run could not go on: `error` says why, and `exception` is what
+    was raised).
     """
 
     output: Any

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
+from mcpagents.agents.budgets import Budget, RunBudget
 from mcpagents.agents.chain import CallChain, current_chain
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory
@@ -36,6 +37,7 @@ class RunContext:
         *,
         sink: Emit | None = None,
         additional_args: dict[str, Any] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.agent = agent
         self.conversation = conversation
@@ -49,9 +51,12 @@ class RunContext:
         """What the agent type keeps for this run."""
         self.console: AgentConsole = agent.console.for_run()
         self._sink = sink
-        chain = current_chain.get() or CallChain.start(agent.name)
+        self.budget = RunBudget(budget or Budget())
+        """What the run may spend and has spent: tool calls are taken from it as they start."""
+        chain = (current_chain.get() or CallChain.start(agent.name)).within(self.budget.limits.max_seconds)
         self.call_meta = chain.meta()
-        """The `_meta` of this run's tool calls: served agents down the line see the chain."""
+        """The `_meta` of this run's tool calls: served agents down the line see the chain, and stop
+        at its deadline, this run's time budget included."""
         self.interaction: Interaction = Interaction()
         """Who answers what this run's tool servers ask (set by the agent when the run starts)."""
 
@@ -63,6 +68,7 @@ class RunContext:
     def count_usage(self, usage: TokenUsage) -> None:
         """Count tokens the agent's model spent outside the step's own call (sampling for a tool
         server) in the step under way."""
+        self.budget.count_tokens(usage)
         if self.step is not None:
             self.step.usage = self.step.usage + usage
 
@@ -76,15 +82,20 @@ class RunContext:
         self, messages: Sequence[ChatMessage], *, step_number: int, **options: Unpack[RequestOptions]
     ) -> ModelResponse:
         """One call of the agent's model (`options`: those of a `ModelRequest`); streamed into
-        `ModelDelta` events of `step_number` when the run is streamed."""
+        `ModelDelta` events of `step_number` when the run is streamed; its tokens count against the
+        run's budget, and what it may write is within the step's."""
         model = self.agent.model
-        if self._sink is None:
-            return await model.agenerate(messages, **options)
+        if (cap := self.budget.output_tokens(options.get("max_tokens"))) is not None:
+            options["max_tokens"] = cap
         response: ModelResponse | None = None
-        async for event in model.astream(messages, **options):
-            if isinstance(event, TextDelta):
-                self.emit(ModelDelta(step_number, event.text))
-            elif isinstance(event, ModelResponse):
-                response = event
+        if self._sink is None:
+            response = await model.agenerate(messages, **options)
+        else:
+            async for event in model.astream(messages, **options):
+                if isinstance(event, TextDelta):
+                    self.emit(ModelDelta(step_number, event.text))
+                elif isinstance(event, ModelResponse):
+                    response = event
         assert response is not None, "a model's stream ends with its response"
+        self.budget.count_tokens(response.usage)
         return response

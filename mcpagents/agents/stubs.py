@@ -7,6 +7,7 @@ parameters show `= None` (meaning "omitted", typed `T | None`) unless the schema
 
 from __future__ import annotations
 
+import functools
 import json
 import keyword
 import re
@@ -17,6 +18,7 @@ from mcpagents.sandbox.executor import python_name
 
 # Names the stubs use from typing (and the capitalised keywords): a class must not shadow them.
 _RESERVED = frozenset({"Any", "Literal", "NotRequired", "TypedDict", "None", "True", "False"})
+_SEPARATORS = re.compile(r"[\W_]+")
 _REF = re.compile(r"#/(?:\$defs|definitions)/([^/]+)")
 _SCALAR_TYPES = {"integer": "int", "number": "float", "string": "str", "boolean": "bool", "null": "None"}
 _DESCRIPTION_CHARS = 300
@@ -74,6 +76,26 @@ class _Classes:
     def __init__(self, reserved: set[str]) -> None:
         self.reserved = reserved
         self.bodies: dict[str, str] = {}  # class name -> field lines, in the order they must be defined
+        self._order: list[str] = []
+
+    def define(self, name: str, body: str) -> bool:
+        """Define the TypedDict `name` unless it is; whether it now has `body`."""
+        if name not in self.bodies:
+            self.bodies[name] = body
+            self._order.append(name)
+        return self.bodies[name] == body
+
+    def mark(self) -> int:
+        """A point to come back to (`undo`) or to list the classes defined since (`since`)."""
+        return len(self._order)
+
+    def undo(self, mark: int) -> None:
+        """Forget the classes defined since `mark` (without copying all the others: linear work)."""
+        while len(self._order) > mark:
+            del self.bodies[self._order.pop()]
+
+    def since(self, mark: int) -> list[tuple[str, str]]:
+        return [(name, self.bodies[name]) for name in self._order[mark:]]
 
 
 class _Schema:
@@ -168,15 +190,16 @@ class _Schema:
             if name in self.classes.reserved:
                 continue
             # The fields mention the name (recursion, nested classes): on a clash, render them again.
-            saved = dict(self.classes.bodies), dict(self.refs)
+            mark, refs = self.classes.mark(), dict(self.refs)
             if ref is not None:
                 self.refs[ref] = name
             self.pending.add(name)
             body = self._fields(properties, set(required) if isinstance(required, list) else set(), name)
             self.pending.discard(name)
-            if self.classes.bodies.setdefault(name, body) == body:
+            if self.classes.define(name, body):
                 return name
-            self.classes.bodies, self.refs = saved
+            self.classes.undo(mark)
+            self.refs = refs
 
     def _fields(self, properties: Mapping[str, Any], required: set[str], owner: str) -> str:
         lines = []
@@ -200,7 +223,7 @@ def _stub(
 ) -> str:
     function = python_name(name)
     base = _class_name(function)
-    known = set(classes.bodies)
+    mark = classes.mark()
     returns = "str"
     if output_schema is not None:
         result: Any = output_schema
@@ -227,9 +250,7 @@ def _stub(
             parameters.append(f"{key}: {text} = {_literal(spec['default'])}")
         if about:
             args.append(f"{key}: {about}")
-    classes_source = [
-        f"class {cls}(TypedDict):\n{body}" for cls, body in classes.bodies.items() if cls not in known
-    ]
+    classes_source = [f"class {cls}(TypedDict):\n{body}" for cls, body in classes.since(mark)]
     signature = f"def {function}({', '.join(parameters)}) -> {returns}:"
     return "\n\n".join([*classes_source, f"{signature}\n{_docstring(description, args)}"])
 
@@ -295,12 +316,12 @@ def _implied_type(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _class_name(*parts: str) -> str:
     """A CamelCase identifier made of names such as `divide`, `get-sum` or `content_type`."""
-    words = (word for part in parts for word in re.split(r"[\W_]+", part))
-    name = "".join(
-        char for word in words for char in word[:1].upper() + word[1:] if f"A{char}".isidentifier()
-    )
+    name = "".join(word[:1].upper() + word[1:] for part in parts for word in _SEPARATORS.split(part))
+    if not f"A{name}".isidentifier():  # word characters that cannot be in a name: left out
+        name = "".join(char for char in name if f"A{char}".isidentifier())
     return name if name.isidentifier() else f"T{name}"
 
 

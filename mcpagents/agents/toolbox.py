@@ -1,7 +1,11 @@
 """The tools of an agent: collections it was given, plus one it owns for `@tool` functions and
 managed agents. A managed agent object is served by an in-process MCP server; a managed agent given
 as a server spec (`mcpagents serve child.yaml` over stdio, or a URL) is reached over MCP. Either way
-it is one tool, `{task, context?} -> {answer, state, steps, token_usage}`."""
+it is one tool, `{task, context?} -> {answer, state, steps, token_usage}`.
+
+Single tools of a collection (`tools=[*collection.tools]`, `[collection["add"]]`) bring their
+collection with only those tools; smolagents-style `PythonTool` objects are served like `@tool`
+functions."""
 
 from __future__ import annotations
 
@@ -12,14 +16,16 @@ from mcpagents.connections.specs import InProcessServer, ServerSpec
 from mcpagents.errors import ConfigError
 from mcpagents.tools.collection import ToolCollection
 from mcpagents.tools.local import FunctionTool
+from mcpagents.tools.python_tool import PythonTool
 from mcpagents.tools.tool import Tool
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
 
-ToolsArgument = (
-    ToolCollection | FunctionTool[..., Any] | Iterable[ToolCollection | FunctionTool[..., Any]] | None
-)
+ToolLike = ToolCollection | FunctionTool[..., Any] | PythonTool | Tool
+"""What `tools=` takes, alone or in a list."""
+ToolsArgument = ToolLike | Iterable[ToolLike] | None
+_TOOL_LIKE = (ToolCollection, FunctionTool, PythonTool, Tool)
 
 
 class Toolbox:
@@ -27,20 +33,33 @@ class Toolbox:
     that was open already belongs to whoever opened it."""
 
     def __init__(self, tools: ToolsArgument, managed_agents: Sequence[MultiStepAgent | ServerSpec]) -> None:
-        given: list[ToolCollection | FunctionTool[..., Any]]
+        given: list[ToolLike]
         if tools is None:
             given = []
-        elif isinstance(tools, ToolCollection | FunctionTool):
+        elif isinstance(tools, _TOOL_LIKE):
             given = [tools]
         else:
             given = list(tools)
-        self.collections = [item for item in given if isinstance(item, ToolCollection)]
-        functions = [item for item in given if isinstance(item, FunctionTool)]
-        if unknown := [item for item in given if not isinstance(item, ToolCollection | FunctionTool)]:
+        if unknown := [item for item in given if not isinstance(item, _TOOL_LIKE)]:
             raise TypeError(
-                f"tools= takes ToolCollections and @tool functions, not {type(unknown[0]).__name__}: "
-                "wrap servers in ToolCollection.from_mcp(...) or ToolCollection.from_config(...)"
+                f"tools= takes ToolCollections, their tools, @tool functions and PythonTools, not"
+                f" {type(unknown[0]).__name__}: wrap servers in ToolCollection.from_mcp(...) or"
+                " ToolCollection.from_config(...)"
             )
+        self.collections = [item for item in given if isinstance(item, ToolCollection)]
+        self._only: dict[int, set[str]] = {}
+        """For a collection given only as some of its tools (by `id`): their names."""
+        for item in given:
+            if isinstance(item, Tool) and not any(item.collection is c for c in self.collections):
+                self.collections.append(item.collection)
+                self._only[id(item.collection)] = set()
+            if isinstance(item, Tool) and id(item.collection) in self._only:
+                self._only[id(item.collection)].add(item.name)
+        functions = [
+            item.function_tool() if isinstance(item, PythonTool) else item
+            for item in given
+            if isinstance(item, FunctionTool | PythonTool)
+        ]
         self.managed_agents = list(managed_agents)
         if functions or self.managed_agents:
             from mcpagents.agents.mcp_server import agent_server
@@ -80,7 +99,12 @@ class Toolbox:
 
     def tools(self) -> list[Tool]:
         """Every tool, checked for names that two collections both use."""
-        tools = [tool for collection in self.collections for tool in collection]
+        tools = [
+            tool
+            for collection in self.collections
+            for tool in collection
+            if tool.name in self._only.get(id(collection), (tool.name,))
+        ]
         seen: dict[str, Tool] = {}
         for tool in tools:
             if tool.name in seen:

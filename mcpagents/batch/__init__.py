@@ -20,6 +20,11 @@ from mcpagents.batch.engine import (
     arun_batch as arun_batch,
     run_batch as run_batch,
 )
+from mcpagents.batch.grading import (
+    Grade as Grade,
+    Grader as Grader,
+    normalized_matches as normalized_matches,
+)
 from mcpagents.batch.results import (
     BatchSummary as BatchSummary,
     Record as Record,
@@ -36,9 +41,12 @@ __all__ = [
     "BatchSummary",
     "BatchTask",
     "Engine",
+    "Grade",
+    "Grader",
     "Record",
     "answer_matches",
     "arun_batch",
+    "normalized_matches",
     "read_tasks",
     "run_batch",
 ]

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypedDict, Unpac
 
 import anyio
 
+from mcpagents.batch.grading import DEFAULT_GRADE, Grade, Grader, grader_of
 from mcpagents.batch.results import (
     BatchSummary,
     Outcome,
     Record,
     ResultsFile,
+    graded,
     run_task,
 )
 from mcpagents.batch.tasks import BatchTask, TasksArgument, id_key, read_tasks
@@ -66,6 +68,7 @@ class BatchOptions(TypedDict, total=False):
     address: str | None
     workers: int | None
     progress: BatchProgress | None
+    grade: Grade | Grader
 
 
 async def arun_batch(
@@ -79,6 +82,7 @@ async def arun_batch(
     address: str | None = None,
     workers: int | None = None,
     progress: BatchProgress | None = None,
+    grade: Grade | Grader = DEFAULT_GRADE,
 ) -> BatchSummary:
     """Run every task of `tasks` (a JSONL file, see `read_tasks`) and append one JSON line per
     finished task to `out`, in the order they finish; return the summary.
@@ -94,6 +98,11 @@ async def arun_batch(
     connections it opens once, share the `concurrency`; Ray is started here unless it already runs
     in this process or `address` names a cluster to join.
 
+    `grade` says when an answer is the task's `expected` one (`correct` in its line): `"normalized"`
+    (case, whitespace, trailing punctuation aside; numbers as numbers), `"exact"`, `"contains"`,
+    `"regex"` (see `mcpagents.batch.grading`), or a function `(answer, expected) -> bool` given the
+    answer as JSON data.
+
     Raises `ConfigError` for a bad task file, spec or option before any task runs, and
     `MCPServerError` when the agent's servers cannot start.
     """
@@ -106,6 +115,7 @@ async def arun_batch(
         raise ConfigError("address and workers are options of the ray engine (engine='ray', --engine ray)")
     if workers is not None and workers < 1:
         raise ConfigError(f"workers: expected a positive integer, got {workers!r}")
+    grader = grader_of(grade)
     items = read_tasks(tasks)
     source = _source(agent, engine)
     results = ResultsFile(out, resume=resume)
@@ -118,6 +128,7 @@ async def arun_batch(
             progress.started(len(items), skipped, results.dropped_bytes)
 
         def finished(record: Record) -> None:
+            record = graded(record, grader)
             results.append(record)
             outcomes.append(Outcome.of(record))
             if progress is not None:
@@ -126,9 +137,10 @@ async def arun_batch(
         if todo and engine == "local":
             await _run_local(source, todo, concurrency, finished)
         elif todo:
+            from mcpagents.agents.base import MultiStepAgent
             from mcpagents.batch.ray_engine import run_on_ray
 
-            assert callable(source)
+            assert not isinstance(source, MultiStepAgent), "_source refuses agent objects on ray"
             await run_on_ray(source, todo, concurrency, finished, address=address, workers=workers)
     finally:
         results.close()

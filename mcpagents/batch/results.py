@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 
-from mcpagents.batch.tasks import BatchTask, answer_matches, id_key, jsonable
+from mcpagents.batch.tasks import BatchTask, id_key, jsonable
 from mcpagents.connections.interaction import Interaction
 from mcpagents.errors import ConfigError
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
     from mcpagents.agents.memory import Step
     from mcpagents.agents.results import RunResult
+    from mcpagents.batch.grading import Grader
 
 Record = dict[str, Any]
 """One line of the results: `id`, `task`, the run (`output`, `state`, `error`, `steps`,
@@ -30,12 +31,13 @@ and `correct` when the task has an expected answer."""
 
 
 def failure_of(state: str, crash: BaseException | None = None) -> str | None:
-    """Why a task failed, as the summary counts it: None for a success, `max_steps_reached`,
-    `run_error` (the run ended in state error: the model could not answer), or `crash:TYPE` (the run
-    raised: a server that could not be reached, a bug)."""
+    """Why a task failed, as the summary counts it: None for a success, the state of a run that ran
+    out of steps or budget (`max_steps_reached`, `max_time_reached`, ...), `run_error` (the run ended
+    in state error: the model could not answer), or `crash:TYPE` (the run raised: a server that could
+    not be reached, a bug)."""
     if crash is not None:
         return f"crash:{type(crash).__name__}"
-    return {"success": None, "max_steps_reached": "max_steps_reached"}.get(state, "run_error")
+    return {"success": None, "error": "run_error"}.get(state, state)
 
 
 def task_record(task: BatchTask, result: RunResult, failure: str | None) -> Record:
@@ -45,8 +47,14 @@ def task_record(task: BatchTask, result: RunResult, failure: str | None) -> Reco
     run["output"] = jsonable(result.output)
     record: Record = {"id": task.id, "task": task.task, **run, "failure": failure}
     if task.has_expected:
-        record["expected"] = task.expected
-        record["correct"] = result.state != "error" and answer_matches(result.output, task.expected)
+        record["expected"] = task.expected  # and `correct`, added by the batch's grader (`graded`)
+    return record
+
+
+def graded(record: Record, grader: Grader) -> Record:
+    """The record with `correct` when it has an `expected` answer: a run that failed is not."""
+    if "expected" in record:
+        record["correct"] = record["state"] != "error" and grader(record["output"], record["expected"])
     return record
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from mcpagents import __version__
 from mcpagents.cli import (
     batch_command,
+    check_command,
     install_commands,
     run_command,
     serve_command,
@@ -66,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     tool_commands.register(commands)
     run_command.register(commands)
     serve_command.register(commands)
+    check_command.register(commands)
     install_commands.register(commands)
     batch_command.register(commands)
     sign_in_commands.register(commands)

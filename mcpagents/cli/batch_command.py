@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mcpagents.batch.engine import DEFAULT_CONCURRENCY
+from mcpagents.batch.grading import DEFAULT_GRADE, GRADES
 from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_TOOL_ERROR
 
@@ -21,9 +22,12 @@ _EXAMPLES = """\
 Each line of TASKS is a JSON string (the task) or {"task": ..., "id": ..., "expected": ...}; ids
 default to the line number. Each finished task appends one JSON line to --out, in the order they
 finish: id, task, output, state, error, failure, steps, token_usage, timing (and expected, correct).
-An expected string matches an output equal to it after stripping, ignoring case; any other expected
-value matches an output equal to it as JSON. A task whose run fails or raises is recorded, and the
-batch goes on.
+--grade says when an output is the expected answer: normalized (default) compares text with case,
+runs of whitespace and trailing punctuation aside, and a numeric expected answer with the output's
+first number ("36 (3 x 12)" is 36); exact: the text equal (case and surrounding whitespace aside),
+other values equal as JSON; contains: the expected text in the output, as whole words; regex: the
+expected value is a regular expression searched for in the output. A task whose run fails or raises
+is recorded, and the batch goes on.
 
 Exit codes: 0 every task has its line (failed runs included: see the summary and the `failure` of
 each line), 1 the Ray workers could not build the agent, 2 a bad spec, task file or usage (or --out
@@ -75,6 +79,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         " at most --concurrency)",
     )
     batch.add_argument("--model", help="use this model instead of the spec's (e.g. openai/gpt-5-mini)")
+    batch.add_argument(
+        "--grade",
+        choices=GRADES,
+        default=DEFAULT_GRADE,
+        help=f"how an output is compared with the expected answer (default {DEFAULT_GRADE}; see below)",
+    )
     batch.set_defaults(run=_run)
 
 
@@ -106,6 +116,7 @@ def _run(options: argparse.Namespace) -> int:
             address=options.address,
             workers=options.workers,
             progress=progress,
+            grade=options.grade,
         )
     except KeyboardInterrupt:
         progress.stop()

@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from mcpagents.errors import ConfigError
-from mcpagents.hosts.config_file import HOST_TITLES, HOSTS, Change, Host, install, server_entry, uninstall
+from mcpagents.hosts.config_file import (
+    HOST_TITLES,
+    HOSTS,
+    KEPT_BACKUPS,
+    SCOPES,
+    Change,
+    Host,
+    install,
+    server_entry,
+    uninstall,
+)
 
 _HOSTS_HELP = f"one of: {', '.join(HOSTS)}"
 _RESTART_HINTS: Mapping[Host, str] = {
@@ -27,7 +37,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="add an agent to the MCP config of Claude Desktop, VS Code, Cursor or Claude Code",
         description="Add an entry that serves the agent of SPEC over stdio to the host's user-level MCP\n"
         "config: `python -m mcpagents serve SPEC`, with the absolute paths of this Python and of SPEC.\n"
-        "The previous file is backed up next to it.",
+        "Only that entry's text changes; comments and formatting stay. An entry of that name that\n"
+        "mcpagents did not write is replaced only with --force; a replaced entry's env keys are kept.\n"
+        f"The previous file is backed up next to it (the newest {KEPT_BACKUPS} backups are kept).",
         epilog="Examples:\n"
         "  mcpagents install claude-desktop agents/helper.yaml --env ANTHROPIC_API_KEY\n"
         "  mcpagents install vscode agents/helper.yaml --name helper-dev --dry-run\n"
@@ -37,6 +49,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     adding.add_argument("host", choices=HOSTS, metavar="HOST", help=_HOSTS_HELP)
     adding.add_argument("spec", metavar="SPEC", help="the agent's spec file")
     adding.add_argument("--name", help="the entry's name (default: the spec's name)")
+    adding.add_argument(
+        "--force", action="store_true", help="replace an entry of that name that mcpagents did not write"
+    )
     adding.add_argument(
         "--env",
         action="append",
@@ -51,7 +66,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "uninstall",
         help="remove an agent (or any server entry) from a host's MCP config",
         description="Remove the entry NAME from the host's user-level MCP config.\n"
-        "The previous file is backed up next to it.",
+        f"The previous file is backed up next to it (the newest {KEPT_BACKUPS} backups are kept).",
         epilog="Example:\n  mcpagents uninstall claude-desktop helper",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,6 +81,13 @@ def _add_file_options(parser: argparse.ArgumentParser) -> None:
         "--config-path", metavar="FILE", help="edit this file instead of the host's standard one"
     )
     parser.add_argument("--dry-run", action="store_true", help="show the change without writing anything")
+    parser.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="user",
+        help="claude-code only: ~/.claude.json (user, the default), the project's .mcp.json (project), "
+        "or this folder's part of ~/.claude.json (local)",
+    )
 
 
 def _install(options: argparse.Namespace) -> int:
@@ -76,12 +98,25 @@ def _install(options: argparse.Namespace) -> int:
         )
     name = options.name if options.name is not None else _spec_name(spec)
     entry = server_entry(options.host, spec, _environment(options.env))
-    _report(install(options.host, name, entry, options.config_path, dry_run=options.dry_run))
+    change = install(
+        options.host,
+        name,
+        entry,
+        options.config_path,
+        dry_run=options.dry_run,
+        force=options.force,
+        scope=options.scope,
+    )
+    _report(change)
     return 0
 
 
 def _uninstall(options: argparse.Namespace) -> int:
-    _report(uninstall(options.host, options.name, options.config_path, dry_run=options.dry_run))
+    _report(
+        uninstall(
+            options.host, options.name, options.config_path, dry_run=options.dry_run, scope=options.scope
+        )
+    )
     return 0
 
 
@@ -119,16 +154,13 @@ def _report(change: Change) -> None:
     elif change.action == "replaced":
         print(f"{'Would replace' if dry_run else 'Replaced'} {change.name!r} in {where}.")
         print(f"Before:\n{_json(change.old_entry)}\nAfter:\n{_json(change.new_entry)}")
+        if change.kept_env:
+            print(f"Kept from the previous entry's env: {', '.join(change.kept_env)}")
     else:
         print(f"{'Would remove' if dry_run else 'Removed'} {change.name!r} from {where}:")
         print(_json(change.old_entry))
     if change.created:
         print("The file does not exist: it would be created." if dry_run else "The file was created.")
-    if change.comments_dropped:
-        print(
-            f"Note: the file has comments or trailing commas; it {'would be' if dry_run else 'is'} written "
-            "back as plain JSON, so its comments are lost (the backup keeps them)."
-        )
     if change.backup is not None:
         print(f"Backup of the previous file: {change.backup}")
     if dry_run:

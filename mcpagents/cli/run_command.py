@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcpagents.agents.registry import agent_type, agent_type_names
 from mcpagents.cli import tool_commands
-from mcpagents.cli.argument_types import positive_int
+from mcpagents.cli.argument_types import positive_int, positive_number
 from mcpagents.cli.asking import add_input_options, interaction_of
 from mcpagents.cli.exit_codes import EXIT_OK, EXIT_TOOL_ERROR
 from mcpagents.logs import LOG_LEVELS
@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
     from mcpagents.agents.results import RunResult
 
+_BUDGET_OPTIONS = ("max_tool_calls", "max_tokens", "max_seconds")
+"""The `Budget` fields the command line sets (per-step budgets are the spec's)."""
+
 _EXAMPLES = """\
 The steps go to stderr and the final answer to stdout (JSON when it is structured).
-Exit codes: 0 an answer, 1 the run failed or ran out of steps, 2 a bad spec or usage, 3 a server error.
+Exit codes: 0 an answer, 1 the run failed or ran out of steps or budget, 2 a bad spec or usage, 3 a server
+error. The --max-* options replace those of the spec's `budget:` (which has per-step budgets too).
 
 Examples:
   mcpagents run agent.yaml "Summarise the TODOs in src/"
@@ -43,8 +47,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--model", help="a model string, e.g. openai/gpt-5-mini, local, scripted:FILE")
     run.add_argument("--type", choices=agent_type_names(), help="the agent without a spec (default code)")
     run.add_argument("--max-steps", type=positive_int, metavar="N", help="the most steps the run may take")
+    run.add_argument(
+        "--max-tool-calls", type=positive_int, metavar="N", help="the most tool calls the run may make"
+    )
+    run.add_argument(
+        "--max-tokens",
+        type=positive_int,
+        metavar="N",
+        help="the most model tokens (input and output) it may use",
+    )
+    run.add_argument(
+        "--max-seconds", type=positive_number, metavar="S", help="stop the run after S seconds of wall time"
+    )
     run.add_argument("--json", action="store_true", help="print the whole run (a RunResult) as JSON")
-    run.add_argument("--quiet", action="store_true", help="do not show the steps")
+    shown = run.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true", help="do not show the steps")
+    shown.add_argument(
+        "-v", "--verbose", action="store_true", help="also show the model's raw output, as it streams"
+    )
     add_input_options(run)
     run.add_argument(
         "--log-level",
@@ -57,18 +77,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run(options: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from rich.console import Console
 
     from mcpagents.agents.console import AgentConsole
 
     spec, task = _spec_and_task(options.spec, options.task)
-    verbosity = 0 if options.quiet else 1
+    verbosity = 0 if options.quiet else 2 if options.verbose else 1
     agent = _agent_of_spec(spec, options, verbosity) if spec else _agent_of_options(options, verbosity)
     agent.console = AgentConsole(verbosity, Console(stderr=True))  # stdout holds only the answer
+    given = {name: getattr(options, name) for name in _BUDGET_OPTIONS if getattr(options, name) is not None}
     with agent:
         result = agent.run(
             task,
             max_steps=options.max_steps,
+            budget=replace(agent.budget, **given),
             return_full_result=True,
             interaction=interaction_of(options, "run"),
         )
@@ -105,19 +129,26 @@ def _agent_of_spec(path: Path, options: argparse.Namespace, verbosity: int) -> M
         spec = replace(spec, model=options.model, model_options={})
     if options.log_level:
         spec = replace(spec, log_level=options.log_level)
-    return spec.build(verbosity_level=verbosity)
+    agent = spec.build(verbosity_level=verbosity)
+    for collection in agent.toolbox.collections:
+        collection.patience = None  # one run: a server that joined after it started would go unused
+    return agent
 
 
 def _agent_of_options(options: argparse.Namespace, verbosity: int) -> MultiStepAgent:
     servers_given = options.config or options.url or options.command
     tools = tool_commands.collection(options) if servers_given else None
-    return agent_type(options.type or "code")(tools, options.model, verbosity_level=verbosity)
+    agent = agent_type(options.type or "code")(tools, options.model, verbosity_level=verbosity)
+    agent.model.check()  # as a spec's agent is checked when built: before the servers start
+    return agent
 
 
 def _report(result: RunResult, *, as_json: bool) -> int:
+    from mcpagents.agents.budgets import ENDINGS, UNANSWERED
+
     if as_json:
         print(result.to_json())
-    elif result.state != "error":
+    elif result.state != "error" and result.state not in UNANSWERED:
         print(_answer(result.output))
     if result.state == "max_steps_reached":
         from mcpagents.agents.memory import ActionStep
@@ -130,6 +161,8 @@ def _report(result: RunResult, *, as_json: bool) -> int:
         )
     elif result.state == "error":
         print(f"mcpagents: the run failed: {result.error}", file=sys.stderr)
+    elif ending := ENDINGS.get(result.state):
+        print(f"mcpagents: the run was stopped: {ending}", file=sys.stderr)
     return EXIT_OK if result.state == "success" else EXIT_TOOL_ERROR
 
 

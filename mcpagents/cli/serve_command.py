@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mcpagents.cli.argument_types import positive_int
 from mcpagents.cli.exit_codes import EXIT_OK
 from mcpagents.http_server.limits import add_limit_options, limits_from
 from mcpagents.logs import LOG_LEVELS
 from mcpagents.serving.settings import CLIENT_SECRET_VARIABLE, DEFAULTS, ServerSettings
+
+if TYPE_CHECKING:
+    from mcpagents.agents.base import MultiStepAgent
 
 EXAMPLE = """examples:
   mcpagents serve helper.yaml                              # stdio, for Claude Desktop / IDEs
@@ -150,6 +156,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="send each step to the caller as a log message at this level"
         f" (default {DEFAULTS.step_log_level})",
     )
+    shown = serve.add_mutually_exclusive_group()
+    shown.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="on stderr, also show the model's raw output (by default each step is shown there)",
+    )
+    shown.add_argument("-q", "--quiet", action="store_true", help="show nothing of the steps on stderr")
     serve.add_argument(
         "--answer-wait",
         type=float,
@@ -177,10 +191,10 @@ def _serve(options: argparse.Namespace) -> int:
     import os
     from functools import partial
 
-    from mcpagents.errors import ConfigError
+    from mcpagents.errors import ConfigError, ModelKeyMissing
     from mcpagents.serving.serve import serve
     from mcpagents.serving.workers import serve_workers
-    from mcpagents.spec import load_agents, load_spec
+    from mcpagents.spec import load_agents
 
     settings = ServerSettings(
         host=options.host,
@@ -210,15 +224,45 @@ def _serve(options: argparse.Namespace) -> int:
         answer_wait=options.answer_wait,
         task_after=options.task_after,
     )
-    build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=0)
+    # Steps go to stderr, which hosts keep as the server's log (`--step-log-level` sends them to the caller).
+    verbosity = 0 if options.quiet else 2 if options.verbose else 1
+    build_agents = partial(load_agents, options.specs, model=options.model, verbosity_level=verbosity)
+    if options.workers > 1 and options.transport != "http":
+        raise ConfigError(f"--workers serves streamable HTTP: use --transport http, not {options.transport}")
+    try:
+        agents = build_agents()  # the specs' and models' errors before any server or worker starts
+    except ModelKeyMissing as error:
+        specs = " ".join(options.specs)
+        raise ConfigError(
+            f"{error}; a host starts a served agent with the env of its config entry:"
+            f" mcpagents install HOST {specs} --env {error.variable}"
+        ) from error
+    _suggest_per_conversation(agents)
     if options.workers > 1:
-        if options.transport != "http":
-            raise ConfigError(
-                f"--workers serves streamable HTTP: use --transport http, not {options.transport}"
-            )
-        for path in options.specs:
-            load_spec(path)  # the specs' errors before any worker starts (each worker reads them)
         serve_workers(build_agents, workers=options.workers, settings=settings)
     else:
-        serve(build_agents(), transport=options.transport, settings=settings)
+        if options.transport == "stdio" and sys.stdin.isatty():
+            names = ", ".join(str(agent.name) for agent in agents)
+            print(
+                f"mcpagents: serving {names} over stdio: waiting for an MCP client to speak on stdin"
+                " (a host starts this command itself: see `mcpagents install`; Ctrl-C stops)",
+                file=sys.stderr,
+            )
+        serve(agents, transport=options.transport, settings=settings)
     return EXIT_OK
+
+
+def _suggest_per_conversation(agents: Sequence[MultiStepAgent]) -> None:
+    """A served script shared by every call replays from wherever the last call left it: the second
+    caller (or two at once) gets the wrong responses. `per_conversation` replays it per conversation."""
+    from mcpagents.models.scripted import ScriptedModel
+
+    for agent in agents:
+        model = agent.model
+        if isinstance(model, ScriptedModel) and model.remaining >= 0:  # -1: per conversation, or a function
+            print(
+                f"mcpagents: {agent.name}: its scripted model replays one list of responses for every call;"
+                f" served, each call should replay from the start: add `per_conversation: true` to"
+                f" {model.model_id.removeprefix('scripted:')} (its list then goes under `responses:`)",
+                file=sys.stderr,
+            )

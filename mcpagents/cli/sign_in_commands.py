@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from mcpagents.cli.tool_commands import CONFIG_INPUT_HINT, add_config_input_option
+
 if TYPE_CHECKING:
     from mcpagents.connections.specs import HttpServer
 
@@ -32,6 +34,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("server", nargs="?", metavar="SERVER", help="an entry of --config or --spec")
     parser.add_argument("--config", help="a host config file (Claude Desktop, Cursor, VS Code, ...)")
+    add_config_input_option(parser)
     parser.add_argument("--spec", help="an agent spec file (.yaml)")
     parser.add_argument("--url", help="the server's URL")
 
@@ -96,7 +99,13 @@ def _target(options: argparse.Namespace) -> HttpServer:
     if options.config:
         from mcpagents.connections.host_config import load_server_config
 
-        servers = load_server_config(options.config)
+        # Only that entry is read: another one's missing ${input:ID} is no concern of this sign-in.
+        servers = load_server_config(
+            options.config,
+            servers=[options.server],
+            inputs=dict(options.config_input),
+            input_hint=CONFIG_INPUT_HINT,
+        )
         where = options.config
     else:
         from mcpagents.spec import load_spec

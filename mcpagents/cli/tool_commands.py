@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcpagents.cli.asking import add_input_options, interaction_of
+from mcpagents.cli.exit_codes import EXIT_OK, EXIT_SERVER_ERROR
 from mcpagents.connections.specs import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -17,16 +20,45 @@ if TYPE_CHECKING:
     from mcpagents.tools.tool import Progress, Tool
 
 
+_TOOLS_EXAMPLES = """\
+Examples:
+  mcpagents tools agent.yaml
+  mcpagents tools --config ~/.cursor/mcp.json --strict      # exit 3 if a server failed
+  mcpagents tools -- npx -y @modelcontextprotocol/server-everything stdio
+"""
+
+_CALL_EXAMPLES = """\
+Examples:
+  mcpagents call add a=2 b=40 -- python -m mcpagents.servers.calculator
+  mcpagents call read_file path=README.md --config .cursor/mcp.json --server files
+"""
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    listing = commands.add_parser("tools", help="list the tools of MCP servers, or of an agent spec")
+    listing = commands.add_parser(
+        "tools",
+        help="list the tools of MCP servers, or of an agent spec",
+        epilog=_TOOLS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     listing.add_argument(
         "spec", nargs="?", metavar="SPEC", help="an agent spec file (.yaml): the tools its agent would have"
     )
     add_server_options(listing)
     listing.add_argument("--json", action="store_true", help="print the tool definitions as JSON")
+    listing.add_argument(
+        "--strict", action="store_true", help="exit with 3 when a server failed (by default, list the others)"
+    )
     listing.set_defaults(run=_list_tools)
 
-    call = commands.add_parser("call", help="call one tool and print its result")
+    call = commands.add_parser(
+        "call",
+        help="call one tool and print its result",
+        description="Call TOOL of the server of --config, --url or a command after `--`, and print its"
+        " result: mcpagents call TOOL [NAME=VALUE ...] -- COMMAND [ARG ...]",
+        epilog=_CALL_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     call.add_argument("tool", help="the tool's name (server__tool when names collide)")
     call.add_argument("arguments", nargs="*", metavar="NAME=VALUE", help="arguments; values are JSON or text")
     add_server_options(call)
@@ -48,18 +80,41 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="a Claude Desktop / Cursor / Claude Code / VS Code MCP config file")
-    parser.add_argument("--server", action="append", help="use only this config entry (repeatable)")
+    parser.add_argument(
+        "--server", action="append", help="use only this config entry (repeatable); others are not read"
+    )
+    add_config_input_option(parser)
     parser.add_argument("--url", help="a streamable HTTP server URL (SSE if it ends with /sse)")
     parser.add_argument("--include", action="append", help="glob of tool names to keep (repeatable)")
     parser.add_argument("--exclude", action="append", help="glob of tool names to drop (repeatable)")
-    parser.epilog = "Example: mcpagents tools -- npx -y @modelcontextprotocol/server-everything stdio"
+
+
+CONFIG_INPUT_HINT = "pass --config-input {id}=VALUE"
+"""How errors ask for a VS Code `${input:ID}` on the command line (`--input` answers servers' questions)."""
+
+
+def add_config_input_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-input",
+        action="append",
+        type=_input_value,
+        default=[],
+        metavar="ID=VALUE",
+        help="the value of ${input:ID} in a VS Code config (repeatable)",
+    )
+
+
+def _input_value(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not key or not equals:
+        raise argparse.ArgumentTypeError(f"expected ID=VALUE, got {text!r}")
+    return key, value
 
 
 def server_options_given(options: argparse.Namespace) -> list[str]:
     """The server options on the command line (a spec file brings its own servers instead)."""
-    given = [
-        f"--{name}" for name in ("config", "server", "url", "include", "exclude") if getattr(options, name)
-    ]
+    names = ("config", "server", "config_input", "url", "include", "exclude")
+    given = [f"--{name.replace('_', '-')}" for name in names if getattr(options, name)]
     return [*given, "a command after `--`"] if options.command else given
 
 
@@ -76,7 +131,15 @@ def collection(options: argparse.Namespace) -> ToolCollection:
         "log_level": getattr(options, "log_level", None),
     }
     if options.config:
-        return ToolCollection.from_config(options.config, servers=options.server, **filters)
+        from mcpagents.connections.host_config import load_server_config
+
+        entries = load_server_config(
+            options.config,
+            servers=options.server,
+            inputs=dict(options.config_input),
+            input_hint=CONFIG_INPUT_HINT,
+        )
+        return ToolCollection.from_mcp(list(entries.values()), **filters)
     servers: list[ServerSpec] = []
     if options.url:
         sse = options.url.rstrip("/").endswith("/sse")
@@ -105,29 +168,33 @@ def _spec_collection(options: argparse.Namespace) -> ToolCollection:
 
 
 def _list_tools(options: argparse.Namespace) -> int:
-    with collection(options) as tools:
+    with failures_reported_here(), _every_server(collection(options)) as tools:
         if options.json:
             definitions = [
                 {"server": tool.server, **tool.definition.model_dump(by_alias=True, exclude_none=True)}
                 for tool in tools
             ]
             print(json.dumps(definitions, indent=2))
-            return 0
-        for status in tools.status():
-            counted = f"{status.tools} tool" + ("" if status.tools == 1 else "s")
-            state = f"{status.protocol_version}, {counted}" if status.connected else "failed"
-            print(f"{status.name}  ({status.description}; {state})")
-            for tool in tools:
-                if tool.server == status.name:
-                    summary = tool.description.strip().splitlines()[0] if tool.description.strip() else ""
-                    print(f"  {tool.name}{tool.signature}\n      {summary}")
+        else:
+            _print_listing(tools)
         for name, error in tools.failures.items():
             print(f"\nserver {name!r} failed: {error}", file=sys.stderr)
-    return 0
+    return EXIT_SERVER_ERROR if options.strict and tools.failures else EXIT_OK
+
+
+def _print_listing(tools: ToolCollection) -> None:
+    for status in tools.status():
+        counted = f"{status.tools} tool" + ("" if status.tools == 1 else "s")
+        state = f"{status.protocol_version}, {counted}" if status.connected else "failed"
+        print(f"{status.name}  ({status.description}; {state})")
+        for tool in tools:
+            if tool.server == status.name:
+                summary = tool.description.strip().splitlines()[0] if tool.description.strip() else ""
+                print(f"  {tool.name}{tool.signature}\n      {summary}")
 
 
 def _call_tool(options: argparse.Namespace) -> int:
-    with collection(options) as tools:
+    with _every_server(collection(options)) as tools:
         tool = tools[options.tool]
         value = tool.call_with(
             _parse_arguments(tool, options.arguments),
@@ -137,6 +204,25 @@ def _call_tool(options: argparse.Namespace) -> int:
         )
     print(_shown(value, Path(options.save_dir) if options.save_dir else None))
     return 0
+
+
+@contextmanager
+def failures_reported_here() -> Iterator[None]:
+    """Mute the collection's "continuing without server" warnings while a command lists the failed
+    servers itself, which would otherwise be told twice."""
+    log = logging.getLogger("mcpagents")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _every_server(tools: ToolCollection) -> ToolCollection:
+    """Listing or calling one tool waits for every server (an agent run starts without the slow ones)."""
+    tools.patience = None
+    return tools
 
 
 def _shown(value: Any, save_dir: Path | None) -> str:

@@ -186,8 +186,14 @@ class Connection:
         self._closing = True
         if not self._owner_started:
             return
-        if self._attempt is not None:
-            self._attempt.ended.set()
+        attempt = self._attempt
+        if attempt is not None and not attempt.settled.is_set():
+            # Still in its handshake (a server slow to start): give it up now rather than wait for it.
+            attempt.fail(
+                MCPServerError(f"server {self.name!r} was closed while it started", server=self.name)
+            )
+        if attempt is not None:
+            attempt.ended.set()
         self._wake.set()
         with anyio.CancelScope(shield=True):
             await self._owner_done.wait()

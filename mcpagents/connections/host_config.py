@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypedDict, get_args
 from urllib.parse import urlsplit
@@ -30,6 +32,16 @@ _VARIABLE = re.compile(
     r"|(?P<other>[^${}]*))\}"
 )
 _SUPPORTED_VARIABLES = "${VAR}, ${VAR:-default}, ${env:VAR}, ${input:ID}, ${userHome}, ${workspaceFolder}"
+PYTHON_INPUT_HINT = 'pass inputs={{"{id}": ...}}'
+"""How an error asks a Python caller for the value of `${input:ID}` (`{id}` stands for ID)."""
+
+ENTRY_KEYS = (
+    *("command", "args", "env", "envFile", "cwd", "url", "headers", "type", "transport", "oauth"),
+    *("builtin", "timeout", "mode", "roots", "sampling", "disabled"),
+)
+"""The keys of a server entry mcpagents reads; the others belong to other hosts."""
+
+_log = logging.getLogger(__name__)
 
 
 class _ClientKeys(TypedDict):
@@ -55,6 +67,9 @@ def load_server_config(
     inputs: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     origin: str | os.PathLike[str] | None = None,
+    strict: bool = False,
+    servers: Sequence[str] | None = None,
+    input_hint: str = PYTHON_INPUT_HINT,
 ) -> dict[str, ConfiguredServer]:
     """Read the MCP servers of a host's config file (or of its already-parsed content).
 
@@ -82,6 +97,15 @@ def load_server_config(
     `origin` is the file a dict `source` was read from (an agent spec, say): errors then name it, and
     relative paths and `${workspaceFolder}` are taken from its folder instead of the current directory.
 
+    A key no host-agnostic reader knows (`ENTRY_KEYS`) is an error naming the closest known one when
+    `strict` (agent specs: mcpagents wrote the format, so `timout` can only be a typo); otherwise a
+    host's config may hold keys of that host (`alwaysAllow`, `autoApprove`, ...), and only a key
+    close to a known one is logged as a warning.
+
+    `servers` picks entries by name (all enabled ones by default): only those are read, so a variable
+    without a value in another entry (a VS Code `${input:ID}`, say) is no error. `input_hint` is how an
+    error asks for a missing input's value: the CLI says `--input {id}=VALUE` instead.
+
     Returns the specs by entry name, each with `name` set to it. Raises `ConfigError`, naming the file,
     the entry path (e.g. `mcpServers.github.args[1]`) and the fix, for unreadable or invalid files,
     malformed entries and variables without a value.
@@ -92,13 +116,28 @@ def load_server_config(
     else:
         where, folder = _where_and_folder(source)
         data = _read_json(Path(source).expanduser(), where)
-    container, servers, declared_inputs = _locate_servers(data, where)
-    reader = _Reader.of(where, folder, environ, inputs, _input_descriptions(declared_inputs))
+    container, entries, declared_inputs = _locate_servers(data, where)
+    reader = _Reader.of(where, folder, environ, inputs, _input_descriptions(declared_inputs), strict)
+    reader = replace(reader, input_hint=input_hint)
     return {
-        name: reader.server(name, entry, f"{container}.{name}")
-        for name, entry in servers.items()
-        if not reader.is_disabled(entry, f"{container}.{name}")
+        name: reader.server(name, entries[name], f"{container}.{name}")
+        for name in _selected(reader, container, entries, servers)
     }
+
+
+def _selected(
+    reader: _Reader, container: str, entries: Mapping[str, Any], servers: Sequence[str] | None
+) -> list[str]:
+    """The names of the entries to read: `servers`, which must be there and enabled, or all enabled ones."""
+    if servers is None:
+        return [name for name in entries if not reader.is_disabled(entries[name], f"{container}.{name}")]
+    if unknown := [name for name in servers if name not in entries]:
+        there = ", ".join(repr(name) for name in entries) or "none"
+        raise reader.fail(container, f"no server named {unknown[0]!r}; servers there: {there}")
+    for name in servers:
+        if reader.is_disabled(entries[name], f"{container}.{name}"):
+            raise reader.fail(f"{container}.{name}", 'is disabled ("disabled": true)')
+    return list(servers)
 
 
 def load_server_entry(
@@ -206,6 +245,8 @@ class _Reader:
     environ: Mapping[str, str]
     inputs: Mapping[str, str]
     input_descriptions: Mapping[str, str]
+    strict: bool = False
+    input_hint: str = PYTHON_INPUT_HINT
 
     @classmethod
     def of(
@@ -215,6 +256,7 @@ class _Reader:
         environ: Mapping[str, str] | None,
         inputs: Mapping[str, str] | None = None,
         input_descriptions: Mapping[str, str] | None = None,
+        strict: bool = False,
     ) -> _Reader:
         return cls(
             where=where,
@@ -223,6 +265,7 @@ class _Reader:
             environ=os.environ if environ is None else environ,
             inputs=inputs or {},
             input_descriptions=input_descriptions or {},
+            strict=strict,
         )
 
     def fail(self, path: str, problem: str) -> ConfigError:
@@ -237,6 +280,7 @@ class _Reader:
     def server(self, name: str | None, entry: Any, path: str) -> ConfiguredServer:
         if not isinstance(entry, Mapping):
             raise self.fail(path, f'must be an object with "command" or "url", got {_show(entry)}')
+        self.check_keys(entry, path)
         type_key = "type" if "type" in entry else "transport"
         kind = entry.get(type_key)
         if kind is not None and kind not in ("stdio", *_REMOTE_TYPES):
@@ -275,6 +319,23 @@ class _Reader:
         if kind == "stdio":
             raise self.fail(f"{path}.{type_key}", 'type "stdio" needs "command", but the entry has "url"')
         return self.remote(name, entry, path, _REMOTE_TYPES[kind] if kind else None, client)
+
+    def check_keys(self, entry: Mapping[str, Any], path: str) -> None:
+        """Unknown keys: errors when strict; else a warning for a likely typo, silence for the rest."""
+        for key in entry:
+            if key in ENTRY_KEYS:
+                continue
+            # A prefix catches what difflib's ratio misses: `enviroment` for `env`.
+            close = difflib.get_close_matches(str(key), ENTRY_KEYS, n=1) or [
+                known for known in ENTRY_KEYS if str(key).lower().startswith(known.lower())
+            ]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if self.strict:
+                raise self.fail(
+                    path, f"unknown key {str(key)!r}{hint}; the keys are: {', '.join(ENTRY_KEYS)}"
+                )
+            if close:
+                _log.warning("%s: %s: ignoring unknown key %r%s", self.where, path, key, hint)
 
     def roots(self, entry: Mapping[str, Any], path: str) -> list[str] | None:
         """`roots`: folders the server may work in; relative paths are taken from the file's folder."""
@@ -414,11 +475,8 @@ class _Reader:
         if scope == "input":
             if key not in self.inputs:
                 described = f" ({self.input_descriptions[key]})" if key in self.input_descriptions else ""
-                raise self.fail(
-                    path,
-                    f"{match.group()}{described} has no value: pass inputs={{{json.dumps(key)}: ...}} "
-                    "to load_server_config",
-                )
+                hint = self.input_hint.format(id=key)
+                raise self.fail(path, f"{match.group()}{described} has no value: {hint}")
             return self.inputs[key]
         if var == "userHome":
             return str(Path.home())

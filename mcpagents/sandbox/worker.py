@@ -30,6 +30,8 @@ from mcpagents.sandbox.worker_channel import WorkerChannel
 
 _FILENAME = "<code>"
 _JSON_TYPES = "str, int, float, bool, None, list, dict"
+_SEARCH_TOOLS = "search_tools"
+"""The host's tool search (mcpagents.agents.tool_index.SEARCH_TOOLS), which `help` asks when it is there."""
 _JSON_TO_PYTHON = {
     "integer": int,
     "number": float,
@@ -180,7 +182,20 @@ class Worker:
         names["parallel"] = self.parallel
         names["map_tool"] = self.map_tool
         names["ToolCallError"] = ToolCallError
+        names["help"] = self.help
         return names
+
+    def help(self, tool: Any = None) -> None:
+        """`help(tool)` prints a tool's full signature: the host's, typed results and all, when it
+        gave the code a `search_tools` (an agent whose prompt shows an index of its tools)."""
+        name = getattr(tool, "tool_name", None)
+        if name is not None and _SEARCH_TOOLS in self.reserved:
+            print(self.call(_SEARCH_TOOLS, {"query": name, "limit": 1}))
+        elif name is not None:
+            described = inspect.cleandoc(tool.__doc__ or "").replace("\n", "\n    ")
+            print(f'def {tool.__name__}{tool.__signature__}:\n    """{described}"""')
+        else:
+            print(getattr(tool, "__doc__", None) or f"{tool!r}: no help for it")
 
     def _stub(self, spec: dict[str, Any]) -> Callable[..., Any]:
         schema = spec.get("parameters") or {}

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 import jsonschema
@@ -40,8 +41,13 @@ class ArgumentChecker:
         self.schema = dict(schema)
         self._properties: Mapping[str, Any] = self.schema.get("properties") or {}
         self._closed = "additionalProperties" not in self.schema and "patternProperties" not in self.schema
-        self._validator = _compile(self.schema, tool)
-        self._plain = _plain_types(self.schema) if self._validator is not None else None
+        self._plain = _plain_types(self.schema)
+
+    @cached_property
+    def validator(self) -> Any:
+        """The jsonschema validator (None for an invalid schema), made on first use: checking a
+        schema costs about a millisecond, and of a thousand tools listed few are ever called."""
+        return _compile(self.schema, self.tool)
 
     def check(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The arguments as plain JSON data, or `ToolArgumentError` explaining every problem."""
@@ -54,8 +60,8 @@ class ArgumentChecker:
         problems = []
         if self._closed and self._properties:
             problems += [self._unexpected(name) for name in data if name not in self._properties]
-        if self._validator is not None:
-            problems += [self._explain(error) for error in self._validator.iter_errors(data)]
+        if self.validator is not None:
+            problems += [self._explain(error) for error in self.validator.iter_errors(data)]
         if problems:
             shown = problems[:_MAX_REPORTED]
             if len(problems) > len(shown):
@@ -135,14 +141,20 @@ def _plain_types(schema: Mapping[str, Any]) -> tuple[dict[str, tuple[type, ...]]
         return None
     if schema.get("additionalProperties", False) is not False:
         return None
+    properties, required = schema.get("properties") or {}, schema.get("required") or []
+    # Seen before the schema itself is checked: anything malformed goes the jsonschema way.
+    if not isinstance(properties, Mapping) or not (
+        isinstance(required, list) and all(isinstance(name, str) for name in required)
+    ):
+        return None
     types = {}
-    for name, spec in (schema.get("properties") or {}).items():
+    for name, spec in properties.items():
         if not isinstance(spec, Mapping) or not spec.keys() <= _PLAIN_PROPERTY_KEYS:
             return None
         if (kind := _PLAIN_TYPES.get(str(spec.get("type")))) is None:
             return None
         types[name] = kind
-    return types, frozenset(schema.get("required") or ())
+    return types, frozenset(required)
 
 
 def _plainly_valid(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import logging
+import math
 import os
 import warnings
 from collections import Counter
@@ -62,12 +63,16 @@ ResourceUpdatedCallback = Callable[["ResourceUpdate"], Awaitable[None] | None]
 
 _ONE_SERVER = (FunctionTool, MCPServer, StdioServerParameters, str, ServerSpec, AbstractAsyncContextManager)
 
+DEFAULT_PATIENCE = 3.0
+"""Seconds connecting waits for one more server to be ready before it goes on without the rest."""
+
 
 class CollectionOptions(TypedDict, total=False):
     """The keyword options of `ToolCollection(...)`, as `from_mcp` and `from_config` pass them on."""
 
     timeout: float
     connect_timeout: float
+    patience: float | None
     fail_fast: bool
     on_progress: ProgressCallback | None
     on_tools_changed: ToolsChangedCallback | None
@@ -99,6 +104,22 @@ class _Connecting:
         self.error: Exception | None = None
 
 
+class _Joining:
+    """The task that lists every server's tools when the collection connects; it outlives `aconnect`
+    while servers are still starting, so it belongs to the collection (cancelled by `aclose`)."""
+
+    def __init__(self, starting: Iterable[str]) -> None:
+        self.starting = set(starting)
+        self.scope = anyio.CancelScope()
+        self.ended = anyio.Event()
+        self.arrived = anyio.Event()
+        """Set when a server is listed or fails, for an `aconnect` waiting for the next one."""
+
+    async def stop(self) -> None:
+        self.scope.cancel()
+        await self.ended.wait()
+
+
 @dataclass(frozen=True)
 class ServerStatus:
     name: str
@@ -107,6 +128,8 @@ class ServerStatus:
     protocol_version: str | None
     tools: int
     error: MCPServerError | None
+    starting: bool = False
+    """Still starting after the collection connected: its tools join when it is ready."""
 
 
 @dataclass(frozen=True)
@@ -176,9 +199,13 @@ class ToolCollection:
     """The tools of one or more MCP servers.
 
     Open it with `with` (sync code) or `async with` (async code); iterate it for its tools, index it
-    by name. A server that fails to start is reported in `failures` and the others keep working,
-    unless `fail_fast=True` (or every server fails). Tool names of different servers that collide
-    are both prefixed with their server's name: `server__tool`.
+    by name. Servers start concurrently. A server that fails to start is reported in `failures` and
+    the others keep working, unless `fail_fast=True` (or every server fails). Opening waits until
+    every server is ready, or until `patience` seconds pass without one more becoming ready (and one
+    is): the servers still `starting` then join later (their tools are added and `on_tools_changed`
+    is called), so one slow server (an npx download, a docker pull) holds up no other. `patience=None`
+    and `fail_fast=True` wait for every server. Tool names of different servers that collide are
+    both prefixed with their server's name: `server__tool`.
 
     `timeout` is the longest a tool call may stay silent (progress restarts it); `include` and
     `exclude` are glob patterns matched against `tool` and `server__tool`. When a server announces
@@ -201,6 +228,7 @@ class ToolCollection:
         exclude: Sequence[str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        patience: float | None = DEFAULT_PATIENCE,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
         on_tools_changed: ToolsChangedCallback | None = None,
@@ -220,6 +248,7 @@ class ToolCollection:
         self.include = tuple(include or ())
         self.exclude = tuple(exclude or ())
         self.timeout = timeout
+        self.patience = patience
         self.fail_fast = fail_fast
         self.on_progress = on_progress
         self.on_tools_changed = on_tools_changed
@@ -243,6 +272,7 @@ class ToolCollection:
         self._tools: dict[str, Tool] = {}
         self._portal: Portal | None = None
         self._connecting: _Connecting | None = None
+        self._joining: _Joining | None = None
         self._subscriptions: dict[tuple[str, str], ResourceUpdatedCallback] = {}
         self._listed = False
         self._closed = False
@@ -274,13 +304,10 @@ class ToolCollection:
     ) -> ToolCollection:
         """Tools of the servers in a host config (Claude Desktop, Cursor, Claude Code, VS Code).
 
-        `servers` picks entries by name (all by default); `inputs` answers VS Code `${input:...}`s.
+        `servers` picks entries by name (all by default; the others are not read, so their variables need
+        no value); `inputs` answers VS Code `${input:...}`s.
         """
-        entries = load_server_config(path_or_dict, inputs=inputs)
-        if servers is not None:
-            if unknown := sorted(set(servers) - set(entries)):
-                raise ConfigError(f"no server named {unknown} in the config; it has {sorted(entries)}")
-            entries = {name: entries[name] for name in servers}
+        entries = load_server_config(path_or_dict, inputs=inputs, servers=servers)
         return cls(entries.values(), include=include, exclude=exclude, **options)
 
     # -- opening and closing ---------------------------------------------------------------------
@@ -302,8 +329,9 @@ class ToolCollection:
         self.close()
 
     async def aconnect(self) -> None:
-        """Start or reach every server and list its tools, concurrently. When that fails (its error
-        is raised), the servers that started are stopped, and the collection may connect again."""
+        """Start or reach every server and list its tools, concurrently, until all are listed or
+        `patience` runs out (see the class). When that fails (its error is raised), the servers that
+        started are stopped, and the collection may connect again."""
         if self._closed:
             raise UsageError("this ToolCollection is closed: make a new one")
         if self._portal is not None:
@@ -311,12 +339,17 @@ class ToolCollection:
         self._portal = portal_here()
         attempt = self._connecting = _Connecting()
         try:
-            await self._connect_all(self._connections.values())
+            await self._connect_servers()
+            if self._closed:
+                raise UsageError("this ToolCollection was closed while it connected")
             failed = [self.failures[name] for name in self._connections if name in self.failures]
             if failed and (self.fail_fast or len(failed) == len(self._connections)):
                 raise failed[0] if len(failed) == 1 else _combined(failed)
             self._listed = True
         except BaseException as error:
+            if self._joining is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._joining.stop()
             started = self._start_over()
             if isinstance(error, Exception):
                 attempt.error = error
@@ -331,6 +364,51 @@ class ToolCollection:
             attempt.done.set()
         for failure in failed:
             logger.warning("continuing without server %r: %s", failure.server, failure)
+        for name in self.starting:
+            logger.warning(
+                "server %r is still starting: its tools join the collection when it is ready", name
+            )
+
+    async def _connect_servers(self) -> None:
+        """List every server's tools in a task of the collection's own; return once every server is
+        listed or failed, or once `patience` seconds pass without one more and one is listed."""
+        joining = self._joining = _Joining(self._connections)
+        spawn_detached(self._join_all(joining))
+        patience = None if self.fail_fast else self.patience
+        quiet_until = math.inf if patience is None else anyio.current_time() + patience
+        while joining.starting and not joining.ended.is_set():
+            now = anyio.current_time()
+            if now >= quiet_until and self._definitions:
+                break
+            joining.arrived = anyio.Event()
+            with anyio.move_on_at(quiet_until if now < quiet_until else math.inf):
+                await joining.arrived.wait()
+            if joining.arrived.is_set() and patience is not None:
+                quiet_until = anyio.current_time() + patience
+        self._rebuild()
+
+    async def _join_all(self, joining: _Joining) -> None:
+        try:
+            with joining.scope:
+                async with anyio.create_task_group() as tasks:
+                    for connection in list(self._connections.values()):
+                        tasks.start_soon(self._join, joining, connection)
+        finally:
+            joining.ended.set()
+            joining.arrived.set()
+
+    async def _join(self, joining: _Joining, connection: Connection) -> None:
+        await self._load_tools(connection)
+        joining.starting.discard(connection.name)
+        joining.arrived.set()
+        if not self._listed:
+            return  # `aconnect` still waits: it builds the tools and reports the failures
+        if error := self.failures.get(connection.name):
+            logger.warning("continuing without server %r: %s", connection.name, error)
+            return
+        logger.info("server %r is ready: its tools joined the collection", connection.name)
+        self._rebuild()
+        await self._tools_changed()
 
     async def ensure_connected(self) -> bool:
         """Connect unless connected; while another task connects, wait for it to finish (and raise its
@@ -368,12 +446,15 @@ class ToolCollection:
             self._portal.call(self._close_all)
 
     async def _close_all(self) -> None:
+        if self._joining is not None:
+            await self._joining.stop()
         await _close(self._connections.values())
 
     def _start_over(self) -> list[Connection]:
         """After a failed connect: fresh connections for another try; returns the old ones, to close."""
         started = list(self._connections.values())
         self._connections = self._new_connections()
+        self._joining = None
         self._definitions = {}
         self._tools = {}
         self._portal = None
@@ -455,6 +536,12 @@ class ToolCollection:
         return list(self._connections)
 
     @property
+    def starting(self) -> list[str]:
+        """The servers still starting: once the collection is open, they join when they are ready."""
+        joining = self._joining
+        return [name for name in self._connections if joining is not None and name in joining.starting]
+
+    @property
     def instructions(self) -> dict[str, str]:
         """What the connected servers say about using them (their `instructions`), by server name."""
         return {
@@ -462,7 +549,9 @@ class ToolCollection:
         }
 
     def status(self) -> list[ServerStatus]:
-        """Each server: connected or not, its protocol version, its tool count and its last error."""
+        """Each server: connected or not, its protocol version, its tool count, its last error, and
+        whether it is still starting."""
+        starting = set(self.starting)
         return [
             ServerStatus(
                 name,
@@ -471,6 +560,7 @@ class ToolCollection:
                 connection.protocol_version,
                 sum(tool.server == name for tool in self._tools.values()),
                 self.failures.get(name),
+                name in starting,
             )
             for name, connection in self._connections.items()
         ]
@@ -521,10 +611,17 @@ class ToolCollection:
             return
         await self._load_tools(connection)
         self._rebuild()
-        if self.on_tools_changed is not None:
+        await self._tools_changed()
+
+    async def _tools_changed(self) -> None:
+        if self.on_tools_changed is None:
+            return
+        try:
             outcome = self.on_tools_changed(self)
             if inspect.isawaitable(outcome):
                 await outcome
+        except Exception:  # a callback's bug must not end the connection or the joining that called it
+            logger.exception("on_tools_changed failed")
 
     def _rebuild(self) -> None:
         chosen = [
@@ -581,6 +678,10 @@ class ToolCollection:
         close = [known for known in self._tools if name in known or known in name]
         hint = f"; did you mean {close}?" if close else f"; it has: {', '.join(self._tools) or 'no tools'}"
         broken = f" (servers that failed: {', '.join(self.failures)})" if self.failures else ""
+        if starting := self.starting:
+            broken += (
+                f" (servers still starting, whose tools join when they are ready: {', '.join(starting)})"
+            )
         return ToolNotFoundError(f"no tool named {name!r} in this collection{hint}{broken}", tool=name)
 
     # -- resources and prompts -----------------------------------------------------------------
@@ -676,7 +777,11 @@ class ToolCollection:
         return self.portal.call(self._get_prompt, name, arguments, server)
 
     def _live_connections(self) -> list[Connection]:
-        return [c for name, c in self._connections.items() if name not in self.failures]
+        """The servers listed: not failed, nor still starting (asking those would wait for them)."""
+        starting = set(self.starting)
+        return [
+            c for name, c in self._connections.items() if name not in self.failures and name not in starting
+        ]
 
     async def _list_resources(self) -> list[ResourceInfo]:
         found: list[ResourceInfo] = []

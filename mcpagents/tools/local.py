@@ -67,6 +67,7 @@ def tool(
     description: str | None = None,
     annotations: ToolAnnotations | Mapping[str, Any] | None = None,
     structured_output: bool | None = None,
+    output_schema: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 
 
@@ -78,6 +79,7 @@ def tool(
     description: str | None = None,
     annotations: ToolAnnotations | Mapping[str, Any] | None = None,
     structured_output: bool | None = None,
+    output_schema: Mapping[str, Any] | None = None,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a typed function an MCP tool, bare (`@tool`) or with options (`@tool(name=...)`).
 
@@ -93,6 +95,8 @@ def tool(
             (`read_only_hint` or `readOnlyHint`, ...).
         structured_output: Whether results carry `structured_content` validated against an
             output schema; `None` decides from the return annotation.
+        output_schema: The output schema to publish instead of the one made from a `dict`
+            return annotation (results are then checked only as dicts).
 
     Raises:
         TypeError: A parameter has no type annotation, or is `*args`, `**kwargs` or positional-only.
@@ -102,9 +106,12 @@ def tool(
     def decorate(fn: Callable[P, R]) -> FunctionTool[P, R]:
         if isinstance(fn, FunctionTool):  # re-decorating a tool, e.g. to rename it
             fn = fn.fn
-        return FunctionTool(
-            fn, _sdk_tool(fn, name, description, _tool_annotations(annotations), structured_output)
-        )
+        sdk_tool = _sdk_tool(fn, name, description, _tool_annotations(annotations), structured_output)
+        if output_schema is not None:
+            if sdk_tool.fn_metadata.output_model is None:
+                raise ConfigError(f"tool {sdk_tool.name!r}: output_schema= needs a function returning a dict")
+            sdk_tool.fn_metadata.output_schema = dict(output_schema)
+        return FunctionTool(fn, sdk_tool)
 
     return decorate if fn is None else decorate(fn)
 

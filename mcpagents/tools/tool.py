@@ -14,7 +14,7 @@ import mcp_types
 
 from mcpagents.connections.interaction import Interaction
 from mcpagents.connections.tasks import StatusHandler, TaskHandle, call_as_task, start_task, status_line
-from mcpagents.errors import ToolDefinitionChangedError, ToolError, UsageError
+from mcpagents.errors import ToolArgumentError, ToolDefinitionChangedError, ToolError, UsageError
 from mcpagents.tools.arguments import ArgumentChecker
 from mcpagents.tools.content import error_message, tool_output
 
@@ -87,6 +87,11 @@ class Tool:
         self._checker = ArgumentChecker(name, definition.input_schema, server=connection.name)
 
     @property
+    def collection(self) -> ToolCollection:
+        """The collection the tool belongs to (an agent given the tool opens it)."""
+        return self._collection
+
+    @property
     def description(self) -> str:
         return self.definition.description or ""
 
@@ -135,9 +140,34 @@ class Tool:
     def __repr__(self) -> str:
         return f"<Tool {self.name}{self.signature} on {self.server!r}>"
 
-    def __call__(self, **arguments: Any) -> Any:
-        """Call the tool from sync code and return its value (see `acall`)."""
-        return self._collection.portal.call(self.acall_with, arguments)
+    def __call__(self, *args: Any, **arguments: Any) -> Any:
+        """Call the tool from sync code and return its value (see `acall`). Positional arguments
+        fill the input schema's properties in order, the required ones first (as in a CodeAgent's code)."""
+        return self._collection.portal.call(self.acall_with, self._named(args, arguments))
+
+    def _named(self, args: tuple[Any, ...], arguments: dict[str, Any]) -> dict[str, Any]:
+        if not args:
+            return arguments
+        properties = list(self.input_schema.get("properties") or {})
+        required = set(self.input_schema.get("required") or ())
+        order = [name for name in properties if name in required] + [
+            n for n in properties if n not in required
+        ]
+        if len(args) > len(order):
+            raise ToolArgumentError(
+                f"{self.name}() takes {len(order)} arguments ({', '.join(order) or 'none'}) but"
+                f" {len(args)} were given positionally",
+                tool=self.name,
+                server=self.server,
+            )
+        named = dict(zip(order, args, strict=False))
+        if twice := sorted(named.keys() & arguments.keys()):
+            raise ToolArgumentError(
+                f"{self.name}() got {twice[0]!r} both by position and by name",
+                tool=self.name,
+                server=self.server,
+            )
+        return named | arguments
 
     async def acall(self, **arguments: Any) -> Any:
         """Call the tool and return its value: structured data, text, or content objects.
