@@ -27,12 +27,12 @@ from mcpagents import (
     ToolCallingAgent,
     ToolCallStarted,
     ToolCollection,
-    ToolDefinition,
     ToolProgress,
     tool,
 )
 from mcpagents.agents.memory import AgentMemory, FinalAnswerStep, TaskStep
 from tests.conftest import calc, late_server, peer
+from tests.scripts import Recorder, call, code
 from tests.servers.openai_stub import Reply, openai_stub
 
 
@@ -40,30 +40,6 @@ from tests.servers.openai_stub import Reply, openai_stub
 def tools() -> Iterator[ToolCollection]:
     with ToolCollection.from_mcp(calc(name="calc")) as collection:
         yield collection
-
-
-def code(*lines: str) -> str:
-    return "Doing it.\n```python\n" + "\n".join(lines) + "\n```"
-
-
-def call(name: str, **arguments: Any) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": arguments}]}
-
-
-class Recorder:
-    """A scripted model that also keeps every request it was sent."""
-
-    def __init__(self, *responses: Any) -> None:
-        self.requests: list[list[ChatMessage]] = []
-        self.tools: list[list[ToolDefinition] | None] = []
-        remaining = list(responses)
-
-        def answer(messages: list[ChatMessage], tools: list[ToolDefinition] | None) -> Any:
-            self.requests.append(messages)
-            self.tools.append(tools)
-            return remaining.pop(0)
-
-        self.model = ScriptedModel(answer)
 
 
 def test_a_code_agent_run_returns_the_output_and_the_full_result(tools: ToolCollection) -> None:

@@ -38,6 +38,7 @@ from mcpagents import (
 from mcpagents.agents.chain import CHAIN_META_KEY
 from mcpagents.spec import load_spec
 from tests.conftest import CALC_SERVER, MCPAGENTS, calc
+from tests.scripts import call, code
 
 CALC_ENTRY = {"command": sys.executable, "args": [str(CALC_SERVER)]}
 
@@ -46,14 +47,6 @@ CALC_ENTRY = {"command": sys.executable, "args": [str(CALC_SERVER)]}
 def tools() -> Iterator[ToolCollection]:
     with ToolCollection.from_mcp(calc(name="calc")) as collection:
         yield collection
-
-
-def code(*lines: str) -> str:
-    return "Doing it.\n```python\n" + "\n".join(lines) + "\n```"
-
-
-def call(name: str, **arguments: Any) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
 def step_of(result: Any, number: int) -> ActionStep:

@@ -26,9 +26,9 @@ from mcpagents import (
     ToolArgumentError,
     ToolCallingAgent,
     ToolCollection,
-    ToolDefinition,
     tool,
 )
+from tests.scripts import Recorder, call, code
 from tests.servers.openai_stub import Reply, openai_stub
 
 
@@ -41,28 +41,6 @@ def add(a: int, b: int = 1) -> int:
         b: The second number.
     """
     return a + b
-
-
-def code(*lines: str) -> str:
-    return "Doing it.\n```python\n" + "\n".join(lines) + "\n```"
-
-
-def call(name: str, **arguments: Any) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": arguments}]}
-
-
-class Recorder:
-    """A scripted model that keeps what it was sent."""
-
-    def __init__(self, *responses: Any) -> None:
-        self.requests: list[list[ChatMessage]] = []
-        remaining = list(responses)
-
-        def answer(messages: list[ChatMessage], tools: list[ToolDefinition] | None) -> Any:
-            self.requests.append(messages)
-            return remaining.pop(0)
-
-        self.model = ScriptedModel(answer)
 
 
 # -- 1. the agents' keywords ---------------------------------------------------------------------------
@@ -403,6 +381,7 @@ def test_tools_take_positional_arguments_required_first() -> None:
 
 def test_pil_images_and_paths_go_with_the_task(tmp_path: Path) -> None:
     from PIL import Image as pil
+
     picture = pil.new("RGB", (4, 4), "red")
     path = tmp_path / "photo.jpg"
     picture.save(path)
@@ -444,6 +423,7 @@ def test_step_callbacks_add_screenshots_as_observations_images() -> None:
 
 def test_a_pil_image_reaches_a_litellm_model_as_an_image_url() -> None:
     from PIL import Image as pil
+
     with openai_stub(Reply(text="```python\nfinal_answer('red')\n```")) as stub:
         model = LiteLLMModel("openai/stub", api_base=stub.url, api_key="none", media=("image",))
         agent = CodeAgent([add], model, verbosity_level=0)
