@@ -4,11 +4,12 @@
 #
 # Run: bash examples/serve_over_http.sh ["TASK"]      (with .venv/bin on PATH, or an activated venv)
 #
-# The Inspector runs with `npx --no-install`, which finds packages in the node_modules of the current
-# folder (or a parent) or installed with -g: `npm install -g @modelcontextprotocol/inspector`, or run
-# from tests/peers, where `make test` installs it. PORT (default 8765) and TOKEN (default: a random
-# one) can be set. The agent uses the default model: MCPAGENTS_MODEL, else the first provider key's
-# model, else the offline `local` model.
+# The Inspector is found where npm finds it: in the node_modules of the current folder (or a
+# parent), e.g. tests/peers, where `make test` installs it, or installed with
+# `npm install -g @modelcontextprotocol/inspector`. Without it (nothing is downloaded), the agent is
+# called with `mcpagents call --url ... --header ...` instead. PORT (default 8765) and TOKEN
+# (default: a random one) can be set. The agent uses the default model: MCPAGENTS_MODEL, else the
+# first provider key's model, else the offline `local` model.
 set -euo pipefail
 
 helper="$(dirname "$0")/agents/helper.yaml"
@@ -27,6 +28,12 @@ until curl --silent --fail --max-time 2 "http://127.0.0.1:$port/health" >/dev/nu
   sleep 0.2
 done
 
-npx --no-install @modelcontextprotocol/inspector --cli "http://127.0.0.1:$port/mcp" --transport http \
-  --header "Authorization: Bearer $token" \
-  --method tools/call --tool-name helper --tool-arg "task=$task"
+inspector=@modelcontextprotocol/inspector
+if npm ls --depth=0 "$inspector" >/dev/null 2>&1 || npm ls --global --depth=0 "$inspector" >/dev/null 2>&1; then
+  npx --no-install "$inspector" --cli "http://127.0.0.1:$port/mcp" --transport http \
+    --header "Authorization: Bearer $token" \
+    --method tools/call --tool-name helper --tool-arg "task=$task"
+else
+  echo "(the MCP Inspector is not installed here: calling the agent with mcpagents call)" >&2
+  mcpagents call helper "task=$task" --url "http://127.0.0.1:$port/mcp" --header "Authorization: Bearer $token"
+fi

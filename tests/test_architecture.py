@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "agents": 7,
     "serving": 8,
     "spec": 9,
+    "spec_schema": 9,
     "hosts": 10,
     "batch": 10,
     "cli": 11,

@@ -68,6 +68,11 @@ def test_errors_have_messages_and_exit_codes() -> None:
     nothing = run("tools")
     assert nothing.returncode == 2
     assert "no server given" in nothing.stderr
+    headers_alone = run("tools", "--header", "Authorization: Bearer x", *CALC)
+    assert headers_alone.returncode == 2
+    assert headers_alone.stderr == "mcpagents: --header goes with --url: the headers of an HTTP server\n"
+    malformed = run("tools", "--url", "http://127.0.0.1:9/mcp", "--header", "no colon")
+    assert malformed.returncode == 2 and "expected 'NAME: VALUE', got 'no colon'" in malformed.stderr
 
 
 def test_one_tool_is_counted_in_the_singular() -> None:

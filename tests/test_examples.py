@@ -123,6 +123,15 @@ def test_serve_over_http_answers_the_inspector(tmp_path: Path) -> None:
     assert result["structuredContent"]["steps"] == 2
 
 
+def test_serve_over_http_calls_with_mcpagents_where_the_inspector_is_not_installed(tmp_path: Path) -> None:
+    environment = example_environment(
+        PORT=str(free_port()), MCPAGENTS_MODEL=HELPER_SCRIPT, HOME=str(tmp_path)
+    )
+    done = run("bash", EXAMPLES / "serve_over_http.sh", cwd=tmp_path, environment=environment)
+    assert "the MCP Inspector is not installed here: calling the agent with mcpagents call" in done.stderr
+    assert json.loads(done.stdout)["answer"] == "36 sacks (3 × 12)."
+
+
 def test_serve_over_http_says_so_when_the_server_cannot_start(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -1,4 +1,5 @@
-"""`mcpagents check SPEC...`: what `run` and `serve` would find wrong, found without running the agent.
+"""`mcpagents check SPEC...`: what `run` and `serve` would find wrong, found without running the agent;
+and `mcpagents schema`, the JSON Schema of spec files for editors.
 
 Each spec is loaded, its agent built (its model checked, not called), and its servers and managed
 agents started, listed and stopped. The exit code: 2 when a spec or its model has a problem, else 3
@@ -38,6 +39,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     check.add_argument("specs", nargs="+", metavar="SPEC", help="agent spec files (.yaml or .yml)")
     check.set_defaults(run=_check)
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of agent spec files, for editors",
+        description="Print the JSON Schema of agent spec files: save it, and point your editor at it"
+        " (e.g. `# yaml-language-server: $schema=spec.schema.json` at the top of a spec).",
+    )
+    schema.set_defaults(run=_schema)
+
+
+def _schema(options: argparse.Namespace) -> int:
+    import json
+
+    from mcpagents.spec_schema import spec_schema
+
+    print(json.dumps(spec_schema(), indent=2))
+    return EXIT_OK
 
 
 def _check(options: argparse.Namespace) -> int:

@@ -259,7 +259,8 @@ def _suggest_per_conversation(agents: Sequence[MultiStepAgent]) -> None:
 
     for agent in agents:
         model = agent.model
-        if isinstance(model, ScriptedModel) and model.remaining >= 0:  # -1: per conversation, or a function
+        # -1: per conversation, or a function; 0: nothing to replay, whoever calls
+        if isinstance(model, ScriptedModel) and model.remaining > 0:
             print(
                 f"mcpagents: {agent.name}: its scripted model replays one list of responses for every call;"
                 f" served, each call should replay from the start: add `per_conversation: true` to"

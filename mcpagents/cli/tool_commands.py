@@ -85,6 +85,14 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     )
     add_config_input_option(parser)
     parser.add_argument("--url", help="a streamable HTTP server URL (SSE if it ends with /sse)")
+    parser.add_argument(
+        "--header",
+        action="append",
+        type=_header,
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="with --url: a header to send, e.g. 'Authorization: Bearer TOKEN' (repeatable)",
+    )
     parser.add_argument("--include", action="append", help="glob of tool names to keep (repeatable)")
     parser.add_argument("--exclude", action="append", help="glob of tool names to drop (repeatable)")
 
@@ -104,6 +112,13 @@ def add_config_input_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not name.strip() or not colon:
+        raise argparse.ArgumentTypeError(f"expected 'NAME: VALUE', got {text!r}")
+    return name.strip(), value.strip()
+
+
 def _input_value(text: str) -> tuple[str, str]:
     key, equals, value = text.partition("=")
     if not key or not equals:
@@ -113,7 +128,7 @@ def _input_value(text: str) -> tuple[str, str]:
 
 def server_options_given(options: argparse.Namespace) -> list[str]:
     """The server options on the command line (a spec file brings its own servers instead)."""
-    names = ("config", "server", "config_input", "url", "include", "exclude")
+    names = ("config", "server", "config_input", "url", "header", "include", "exclude")
     given = [f"--{name.replace('_', '-')}" for name in names if getattr(options, name)]
     return [*given, "a command after `--`"] if options.command else given
 
@@ -141,9 +156,12 @@ def collection(options: argparse.Namespace) -> ToolCollection:
         )
         return ToolCollection.from_mcp(list(entries.values()), **filters)
     servers: list[ServerSpec] = []
+    if options.header and not options.url:
+        raise ConfigError("--header goes with --url: the headers of an HTTP server")
     if options.url:
         sse = options.url.rstrip("/").endswith("/sse")
-        servers.append(HttpServer(options.url, transport="sse" if sse else "streamable-http"))
+        headers = dict(options.header) or None
+        servers.append(HttpServer(options.url, headers, transport="sse" if sse else "streamable-http"))
     if options.command:
         servers.append(StdioServer(options.command[0], options.command[1:]))
     if not servers:
