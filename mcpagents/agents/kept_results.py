@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,30 @@ def oversized(result: Any, limit: int) -> str | None:
     """The text of `result` (JSON data) when it is longer than `limit` characters, else None; a
     result with images or audio goes to the model its own way, never kept."""
     if isinstance(result, str):
-        text = result
-    elif media_in(result):
+        return result if len(result) > limit else None
+    if _surely_within(result, limit) or media_in(result):
         return None
-    else:
-        text = json.dumps(result, ensure_ascii=False, default=str)
+    text = json.dumps(result, ensure_ascii=False, default=str)
     return text if len(text) > limit else None
+
+
+def _surely_within(value: Any, limit: int) -> bool:
+    """Whether `value`'s JSON text cannot take more than `limit` characters, known without writing
+    it (every tool call asks): a bound that counts each character of a string as 6, as escaped."""
+    pending, total = [value], 0
+    while pending and total <= limit:
+        item = pending.pop()
+        if isinstance(item, str):
+            total += 6 * len(item) + 2
+        elif isinstance(item, Mapping):
+            total += 2 + sum(6 * len(str(key)) + 4 for key in item)
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            total += 2 + len(item)
+            pending.extend(item)
+        else:
+            total += 32  # a number, true, false or null
+    return total <= limit
 
 
 def preview(record: ToolCallRecord, limit: int) -> None:
