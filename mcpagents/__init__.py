@@ -34,6 +34,7 @@ _EXPORTS = {
     "MultiStepAgent": "mcpagents.agents.base",
     "PromptTemplates": "mcpagents.agents.prompt_templates",
     "Budget": "mcpagents.agents.budgets",
+    "Tracing": "mcpagents.tracing.settings",
     "RunResult": "mcpagents.agents.results",
     "AgentMemory": "mcpagents.agents.memory",
     "ActionStep": "mcpagents.agents.memory",
@@ -271,6 +272,9 @@ if TYPE_CHECKING:
     from mcpagents.tools.tool import (
         Progress as Progress,
         Tool as Tool,
+    )
+    from mcpagents.tracing.settings import (
+        Tracing as Tracing,
     )
 
 

@@ -39,6 +39,7 @@ from mcpagents.errors import ConfigError, ModelKeyMissing
 from mcpagents.logs import LOG_LEVELS, LogLevel
 from mcpagents.models.resolve import DEFAULT_MODELS, MODEL_VARIABLE
 from mcpagents.sandbox.interface import ExecutorMode, ExecutorOptions
+from mcpagents.tracing.settings import Tracing
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
@@ -54,6 +55,7 @@ KEYS = (
     "server_instructions",
     "max_steps",
     "budget",
+    "tracing",
     "planning_interval",
     "tool_prompt_limit",
     "pinned_tools",
@@ -70,6 +72,7 @@ KEYS = (
 )
 EXECUTOR_KEYS = tuple(option.name for option in fields(ExecutorOptions))
 BUDGET_KEYS = tuple(limit.name for limit in fields(Budget))
+TRACING_KEYS = ("run_log", "content", "otlp_endpoint")
 SAMPLING_LIMIT_KEYS = ("max_requests", "max_tokens", "max_tokens_per_request")
 _SPEC_AGENT_KEYS = ("spec", "env")
 _URL_AGENT_KEYS = ("url", "headers", "type", "name", "oauth")
@@ -100,6 +103,8 @@ class AgentSpec:
     max_steps: int | None = None
     budget: Budget | None = None
     """What each run may spend (tool calls, tokens, wall time)."""
+    tracing: Tracing | None = None
+    """What is recorded of each run (the run log, spans' content, an OTLP collector)."""
     planning_interval: int | None = None
     tool_prompt_limit: int | Literal["default"] | None = "default"
     """Tokens the tools may take in the prompt before they are indexed (None: no limit)."""
@@ -162,6 +167,8 @@ class AgentSpec:
             options["result_limit"] = self.result_limit
         if self.budget is not None:
             options["budget"] = self.budget
+        if self.tracing is not None:
+            options["tracing"] = self.tracing
         if self.executor is not None:
             options["executor_options"] = self.executor
         if self.sampling_limits:
@@ -220,6 +227,7 @@ def _read(where: str, path: Path, environ: Mapping[str, str], chain: tuple[Path,
         server_instructions=reader.flag(data.get("server_instructions", True), "server_instructions"),
         max_steps=reader.positive_int(data.get("max_steps"), "max_steps"),
         budget=reader.budget(data.get("budget")),
+        tracing=reader.tracing(data.get("tracing")),
         planning_interval=reader.positive_int(data.get("planning_interval"), "planning_interval"),
         tool_prompt_limit=reader.tool_prompt_limit(data.get("tool_prompt_limit", "default")),
         pinned_tools=reader.strings(data.get("pinned_tools"), "pinned_tools"),
@@ -335,6 +343,21 @@ class _Reader:
             counted = int in get_args(kinds[key])  # tool calls and tokens; the rest are seconds
             limits[key] = self.positive_int(given, where) if counted else self.positive_number(given, where)
         return Budget(**limits)
+
+    def tracing(self, value: Any) -> Tracing | None:
+        if value is None:
+            return None
+        section = self.mapping(value, "tracing", "a mapping of run_log, content, otlp_endpoint")
+        self.check_keys(section, TRACING_KEYS, "tracing")
+        return Tracing(
+            run_log=None
+            if section.get("run_log") is None
+            else self.flag(section["run_log"], "tracing.run_log"),
+            content=None
+            if section.get("content") is None
+            else self.flag(section["content"], "tracing.content"),
+            otlp_endpoint=self.text(section.get("otlp_endpoint"), "tracing.otlp_endpoint"),
+        )
 
     def log_level(self, value: Any) -> LogLevel | None:
         return None if value is None else self.choice(value, "log_level", LOG_LEVELS)
@@ -518,12 +541,13 @@ class _Reader:
         return StdioServer(sys.executable, command, env, name=spec.name, sampling=True)
 
     def model_environment(self) -> dict[str, str]:
-        """What a managed agent inherits: the model providers' keys and the MCPAGENTS_* settings."""
+        """What a managed agent inherits: the model providers' keys, the MCPAGENTS_* settings and
+        OpenTelemetry's OTEL_* (so that its spans go where its manager's go)."""
         names = {key for key, _ in DEFAULT_MODELS} | {MODEL_VARIABLE}
         return {
             name: value
             for name, value in self.environ.items()
-            if name in names or name.startswith("MCPAGENTS_")
+            if name in names or name.startswith(("MCPAGENTS_", "OTEL_"))
         }
 
 

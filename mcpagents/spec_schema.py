@@ -56,6 +56,16 @@ def spec_schema() -> dict[str, Any]:
             "server_instructions": {"type": "boolean", "default": True},
             "max_steps": _POSITIVE,
             "budget": _options(fields(Budget), "What each run may spend."),
+            "tracing": {
+                "type": "object",
+                "description": "What is recorded of each run (docs/tracing.md).",
+                "additionalProperties": False,
+                "properties": {
+                    "run_log": {"type": "boolean"},
+                    "content": {"type": "boolean"},
+                    "otlp_endpoint": _STRING,
+                },
+            },
             "planning_interval": _POSITIVE,
             "tool_prompt_limit": {
                 "description": "Tokens the tools may take in the prompt; beyond, an index. false: no limit.",

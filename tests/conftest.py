@@ -40,6 +40,14 @@ def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
+@pytest.fixture(autouse=True)
+def run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every run of a test (and of the servers it starts) is logged under the test's own directory."""
+    directory = tmp_path / "runs"
+    monkeypatch.setenv("MCPAGENTS_RUN_DIR", str(directory))
+    return directory
+
+
 def calc(*flags: str, name: str | None = None, **options: object) -> StdioServer:
     """The test server `tests/servers/calc_server.py` over stdio."""
     return StdioServer(sys.executable, [str(CALC_SERVER), *flags], name=name, **options)  # type: ignore[arg-type]

@@ -317,8 +317,8 @@ def test_additional_args_reach_the_model_and_the_code(tools: ToolCollection) -> 
 
 def test_the_code_prompt_shows_typed_signatures(tools: ToolCollection) -> None:
     prompt = CodeAgent(tools, ScriptedModel([]), verbosity_level=0).system_prompt(tools.tools)
-    assert "class DivideResult(TypedDict):\n    quotient: int\n    remainder: int" in prompt
-    assert "def divide(a: int, b: int) -> DivideResult:" in prompt
+    assert "class Division(TypedDict):\n    quotient: int\n    remainder: int" in prompt
+    assert "def divide(a: int, b: int) -> Division:" in prompt
     assert 'def convert(value: float, unit: Literal["c", "f"], note: str | None = None) -> str:' in prompt
     assert "parallel([(tool, " in prompt and "map_tool(tool, " in prompt
 

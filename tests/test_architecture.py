@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "http_server": 1,
     "servers": 2,
     "sign_in": 2,
+    "tracing": 2,
     "connections": 3,
     "tools": 4,
     "models": 5,
@@ -27,6 +28,7 @@ LAYERS: dict[str, int] = {
     "spec_schema": 9,
     "hosts": 10,
     "batch": 10,
+    "hub": 10,
     "cli": 11,
 }
 """Each part of the package and its rank: a module imports only parts of its own rank or lower."""

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from mcpagents import CodeAgent, ScriptedModel, ToolCallingAgent, tool
 from mcpagents.agents.console import AgentConsole, replay
 from mcpagents.agents.memory import (
     ActionStep,
@@ -28,6 +29,7 @@ from mcpagents.agents.results import (
     ToolProgress,
 )
 from mcpagents.models.messages import TokenUsage
+from tests.scripts import call, code
 
 TASK = "What is the weather in Paris?"
 CODE = 'weather = get_weather(city="Paris", days=2)\nprint(weather)'
@@ -144,6 +146,7 @@ def test_level_1_shows_task_steps_code_tool_calls_observations_and_final_answer(
         'weather = get_weather(city="Paris", days=2)',
         "print(weather)",
         '▸ get_weather(city="Paris", days=2)\n',
+        "⋯ get_weather: 1/2 fetching forecast",  # a progress line under its call
         "Observations",
         "Sunny, 18 °C",
         FOOTER_1,
@@ -160,7 +163,6 @@ def test_level_1_shows_task_steps_code_tool_calls_observations_and_final_answer(
     assert text.count("▸ get_weather") == 1
     # Debug details are for level 2.
     assert "Thought" not in text
-    assert "fetching forecast" not in text
     assert "←" not in text
 
 
@@ -308,3 +310,67 @@ def test_default_console_writes_to_stdout(capsys: pytest.CaptureFixture[str]) ->
     captured = capsys.readouterr()
     assert TASK in captured.out
     assert captured.err == ""
+
+
+def test_a_managed_agent_in_this_process_prints_its_run_indented_under_its_managers_call() -> None:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Adds two numbers."""
+        return a + b
+
+    out = io.StringIO()
+    shared = Console(file=out, width=100, color_system=None, force_terminal=False)
+    child = ToolCallingAgent(
+        [add],
+        ScriptedModel([call("add", a=20, b=1), call("final_answer", answer="21")]),
+        name="adder",
+        description="Adds numbers.",
+    )
+    boss = CodeAgent(
+        model=ScriptedModel([code("final_answer(adder(task='Add 20 and 1')['answer'])")]),
+        name="boss",
+        managed_agents=[child],
+    )
+    child.console = AgentConsole(1, shared)
+    boss.console = AgentConsole(1, shared)
+    with boss:
+        assert boss.run("Delegate.") == "21"
+    lines = out.getvalue().splitlines()
+    assert_in_order(out.getvalue(), "New run: boss", "▸ adder(", "New run: adder", "▸ add(a=20, b=1)")
+    child_lines = lines[next(i for i, line in enumerate(lines) if "New run: adder" in line) :]
+    child_lines = child_lines[: next(i for i, line in enumerate(child_lines) if "State: success" in line) + 1]
+    assert all(line.startswith("    ") for line in child_lines), "\n".join(child_lines)
+    boss_lines = [line for line in lines if line not in child_lines]
+    assert any(line.startswith("▸ adder(") for line in boss_lines)
+    # The child's steps are printed by the child: the manager does not repeat them as progress lines.
+    assert not any("⋯ adder" in line for line in boss_lines), "\n".join(boss_lines)
+
+
+def test_a_managed_agent_that_prints_nothing_shows_its_steps_as_progress_lines_under_the_call() -> None:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Adds two numbers."""
+        return a + b
+
+    child = ToolCallingAgent(
+        [add],
+        ScriptedModel([call("add", a=20, b=1), call("final_answer", answer="21")]),
+        name="adder",
+        description="Adds numbers.",
+        verbosity_level=0,
+    )
+    boss = CodeAgent(
+        model=ScriptedModel([code("final_answer(adder(task='Add 20 and 1')['answer'])")]),
+        managed_agents=[child],
+    )
+    boss.console, out = make_console(1)
+    with boss:
+        boss.run("Delegate.")
+    assert_in_order(
+        out.getvalue(),
+        "▸ adder(task=",
+        "  ⋯ adder: step 1: calling add(a=20, b=1)",
+        "  ⋯ adder: step 1 done",
+        "  ⋯ adder: step 2 done",
+        "Final answer",
+    )

@@ -45,7 +45,8 @@ Directives go in an HTML comment (invisible on GitHub) on the line right before 
                          ends the process by re-raising the signal after its graceful shutdown).
 * `free-port=N`          port N in the block becomes 0 (any free port: the URL is read from its output).
 * `dry-run`              (sh) `make` runs as `make -n` in the repository: the targets exist and resolve,
-                         without running the whole suite from inside one of its tests.
+                         without running the whole suite from inside one of its tests; and `mcpagents
+                         ui`, which serves a page until stopped, is only parsed: the CLI must accept it.
 * `script`               (yaml) a scripted model's file, read with `ScriptedModel.from_file`.
 * `output`               (json) an example of output: parsed only.
 * `errors-in=DIR`        (text) each line is an error message: the spec file it starts with, copied
@@ -94,6 +95,12 @@ DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:(?P<words>.*?)-->\s*$")
 FLAGS = {"background", "dry-run", "script", "output", "diagram", "systemd-unit"}
 OPTIONS = {"file", "model", "replace", "env", "cwd", "free-port", "errors-in"}
 SERVING = re.compile(r"serving (?P<name>\S+) at (?P<url>http\S+)")
+DRY_MAKE = 'make() { command make -n -C "$ROOT" "$@"; }'
+DRY_UI = (
+    'mcpagents() { if [ "${1:-}" = ui ]; then "$PYTHON" -c "import sys; from mcpagents.cli import parser;'
+    ' parser().parse_args(sys.argv[1:])" "$@"; else command mcpagents "$@"; fi; }'
+)
+"""How `dry-run` blocks run `make` and `mcpagents ui` (`$ROOT`, `$PYTHON`: the repository, this Python)."""
 
 
 @dataclass
@@ -177,8 +184,9 @@ def test_block(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             script = "\n".join(["set -euo pipefail", *before, f"exec {last}"])
             serve_and_call(block, ["bash", "-c", script], cwd, env, token=token_of(last, env))
         else:
-            make = f'make() {{ command make -n -C "{ROOT}" "$@"; }}\n' if "dry-run" in block.flags else ""
-            run(block, ["bash", "-c", f"set -euo pipefail\n{make}{code}"], cwd, env)
+            dry = f"{DRY_MAKE}\n{DRY_UI}\n" if "dry-run" in block.flags else ""
+            dry = dry.replace("$ROOT", str(ROOT)).replace("$PYTHON", sys.executable)
+            run(block, ["bash", "-c", f"set -euo pipefail\n{dry}{code}"], cwd, env)
     elif block.lang == "console":
         check_console(block, code, cwd, env, {str(folder): SHOWN["folder"], str(home): SHOWN["home"]})
     else:  # checked in this process: a file in the block's folder, read with the block's environment

@@ -136,6 +136,22 @@ def test_prompt_templates_override_the_system_and_planning_prompts() -> None:
     assert plan_question == "Plan for: Add one. (20 steps left)"
 
 
+def test_prompt_templates_changed_after_construction_apply_from_the_next_run() -> None:
+    recorder = Recorder("a plan", code("final_answer(1)"), code("final_answer(2)"))
+    agent = CodeAgent([add], recorder.model, verbosity_level=0)
+    agent.prompt_templates["planning"] = {"initial_plan": "{{ remaining_steps }} steps for {{ task }}"}
+    agent.planning_interval = 5
+    assert agent.run("First.", max_steps=4) == 1
+    assert recorder.requests[0][-1].text == "4 steps for First.", "the run's own max_steps"
+    agent.prompt_templates["system_prompt"] = "Only this. {{ nope }}"
+    with pytest.raises(ConfigError, match=r"unknown variable \{\{ nope \}\}"):
+        agent.run("Second.")
+    agent.prompt_templates["system_prompt"] = "Only this."
+    agent.planning_interval = None
+    assert agent.run("Third.") == 2
+    assert recorder.requests[-1][0].text == "Only this."
+
+
 @pytest.mark.parametrize(
     ("templates", "message"),
     [

@@ -578,3 +578,138 @@ def tool_2fa_código() -> Tool2faCódigoResult:
     """'''
     )
     run(source)
+
+
+HITS = obj(
+    {
+        "items": {"type": "array", "items": obj({"title": STR, "url": STR}, "title", "url")},
+        "total": INT,
+    },
+    "items",
+    "total",
+)
+
+
+def search_tools(count: int, output: dict[str, Any], start: int = 0) -> list[FakeTool]:
+    return [
+        FakeTool(f"search_{n:03d}", f"Search collection {n}.", obj({"query": STR}, "query"), output)
+        for n in range(start, start + count)
+    ]
+
+
+def test_tools_returning_the_same_shape_share_one_typed_dict_named_after_them() -> None:
+    source = tools_stubs(search_tools(50, HITS))
+    assert source.count("(TypedDict):") == 2
+    assert source.startswith(
+        "class SearchResultItems(TypedDict):\n    title: str\n    url: str\n\n"
+        "class SearchResult(TypedDict):\n    items: list[SearchResultItems]\n    total: int\n\n"
+        'def search_000(query: str) -> SearchResult:\n    """Search collection 0."""'
+    )
+    assert source.count(") -> SearchResult:") == 50
+    namespace = run(source)
+    assert all(
+        inspect.signature(namespace[f"search_{n:03d}"]).return_annotation is namespace["SearchResult"]
+        for n in range(50)
+    )
+
+
+def test_different_shapes_get_different_typed_dicts_with_distinct_names() -> None:
+    counted = obj({"count": INT}, "count")
+    source = tools_stubs(search_tools(25, HITS) + search_tools(25, counted, start=25))
+    assert source.count("(TypedDict):") == 3  # the two results, and the items of the first
+    assert "class SearchResult(TypedDict):\n    items: list[SearchResultItems]" in source
+    assert "class SearchResult2(TypedDict):\n    count: int" in source
+    assert source.count(") -> SearchResult:") == 25 and source.count(") -> SearchResult2:") == 25
+    assert source == tools_stubs(search_tools(25, HITS) + search_tools(25, counted, start=25))
+    run(source)
+
+
+def test_nested_objects_and_titled_schemas_are_shared_too() -> None:
+    address = obj({"city": STR, "zip": STR}, "city")
+    tools = [
+        FakeTool("get_user", "", obj({}), obj({"name": STR, "address": address}, "name")),
+        FakeTool("get_shop", "", obj({"home": address}), obj({"open": {"type": "boolean"}}, "open")),
+        FakeTool("archive", "", obj({}), {**obj({"id": STR}, "id"), "title": "Done"}),
+        FakeTool("rename", "", obj({}), {**obj({"id": STR}, "id"), "title": "Receipt"}),
+    ]
+    source = tools_stubs(tools)
+    assert source.count("(TypedDict):") == 4
+    assert "class GetUserResultAddress(TypedDict):\n    city: str\n    zip: NotRequired[str]" in source
+    assert "def get_shop(home: GetUserResultAddress | None = None) -> GetShopResult:" in source
+    assert "class Done(TypedDict):\n    id: str" in source
+    assert "def archive() -> Done:" in source and "def rename() -> Done:" in source
+    run(source)
+
+
+def test_tools_with_the_same_recursive_definitions_share_their_classes() -> None:
+    walks = [
+        FakeTool(name, "", obj({"root": {"$ref": "#/$defs/Node"}}, "root", defs=TREE_DEFS)) for name in "ab"
+    ]
+    source = tools_stubs(walks)
+    assert source.count("class Node(TypedDict):") == 1 and source.count("(TypedDict):") == 2
+    assert "def a(root: Node) -> str:" in source and "def b(root: Node) -> str:" in source
+    run(source)
+
+
+def test_arguments_described_in_the_description_are_kept() -> None:
+    description = """Search the index.
+
+        Args:
+            query: The words to look for; quoted phrases match exactly.
+            limit (int, optional): How many results to return,
+                at most 50.
+            page: Ignored here: the schema describes it.
+            unknown: Not a parameter.
+
+        Returns:
+            dict: The best matches, best first. Then more about them.
+
+        Raises:
+            ValueError: when the query is empty.
+        """
+    schema = obj(
+        {"query": STR, "limit": {**INT, "default": 10}, "page": {**INT, "description": "Page, from 1."}},
+        "query",
+    )
+    assert (
+        tool_stub("search", description, schema, None)
+        == '''\
+def search(query: str, limit: int = 10, page: int | None = None) -> str:
+    """Search the index.
+
+    Args:
+        query: The words to look for; quoted phrases match exactly.
+        limit: How many results to return, at most 50.
+        page: Page, from 1.
+
+    Returns: The best matches, best first.
+    """'''
+    )
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Read a file.\n\n:param path: The file's\n    path.\n:param int lines: How many lines.\n"
+        ":type lines: int\n:returns: The text read.\n:rtype: str",
+        "Read a file.\nArguments:\npath: The file's path.\nlines: How many lines.\nReturns: The text read.",
+        "Read a file.\n\nParameters:\n  - `path`: The file's path.\n  - lines: How many lines.\n\n"
+        "Returns:\n  The text read.\n\nExamples:\n  read(path='a.txt')",
+    ],
+    ids=["rest", "flat", "bullets"],
+)
+def test_other_ways_of_describing_arguments(description: str) -> None:
+    source = tool_stub("read", description, obj({"path": STR, "lines": INT}, "path"), None)
+    assert source.split("\n", 1)[1] == (
+        '    """Read a file.\n\n    Args:\n        path: The file\'s path.\n'
+        '        lines: How many lines.\n\n    Returns: The text read.\n    """'
+    )
+
+
+def test_long_argument_and_return_descriptions_are_cut() -> None:
+    description = f"T.\n\nArgs:\n    a: {'a ' * 100}\n\nReturns:\n    {'r ' * 100}"
+    source = tool_stub("t", description, obj({"a": INT}), None)
+    arg_line = next(line for line in source.splitlines() if line.strip().startswith("a: "))
+    returns_line = next(line for line in source.splitlines() if line.strip().startswith("Returns: "))
+    assert arg_line.endswith("...") and len(arg_line.strip()) < 110
+    assert returns_line.endswith("...") and len(returns_line.strip()) < 110

@@ -4,14 +4,19 @@ index of them in its prompt, finds the one it needs and calls it; below the limi
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from mcp.server import MCPServer
+from pydantic import BaseModel
 
 from mcpagents import CodeAgent, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
 from mcpagents.agents.memory import ActionStep
+from mcpagents.connections.specs import InProcessServer
 from mcpagents.models.messages import ChatMessage, ToolDefinition
+from tests.scripts import Recorder, code
 
 SHOP = Path(__file__).parent / "servers" / "tool_shop.py"
 
@@ -46,11 +51,11 @@ def test_a_code_agent_finds_uses_and_is_shown_the_tools_it_was_not_shown(many: T
     assert "There are 200" in prompt and "shop (200 tools)" in prompt
     assert prompt.count("def ") == 1  # final_answer's only
     searched, used, helped = observations(result.steps)[:3]
-    assert "def convert_temperature(celsius: float) -> ConvertTemperatureResult:" in searched
+    assert "def convert_temperature(celsius: float) -> Temperature:" in searched
     # Used without being looked up: shown in full once it ran; the one found by the search is not repeated.
     assert "Full signatures of the tools this code used" in used and "def sensor_reset(id: str" in used
     assert "def convert_temperature" not in used
-    assert "def ticket_export(id: str, note: str | None = None) -> TicketExportResult:" in helped
+    assert "def ticket_export(id: str, note: str | None = None) -> Done:" in helped
 
 
 def test_below_the_limit_the_prompt_is_the_full_stubs_as_before() -> None:
@@ -61,7 +66,7 @@ def test_below_the_limit_the_prompt_is_the_full_stubs_as_before() -> None:
         ]
         indexed = CodeAgent(tools, ScriptedModel([]), tool_prompt_limit=300).system_prompt(list(tools))
     assert prompts[0] == prompts[1]
-    assert "def invoice_archive(id: str, note: str | None = None) -> InvoiceArchiveResult:" in prompts[0]
+    assert "def invoice_archive(id: str, note: str | None = None) -> Done:" in prompts[0]
     assert "def invoice_archive" not in indexed and "invoice_archive(id, note?): Archive a invoice" in indexed
 
 
@@ -142,3 +147,53 @@ def test_help_shows_a_tools_signature_when_every_stub_is_in_the_prompt_too() -> 
         result = CodeAgent(tools, model, verbosity_level=0).run("Help?", return_full_result=True)
     (helped, *_) = observations(result.steps)
     assert 'def convert_temperature(celsius: float):\n    """Convert a temperature' in helped
+
+
+class Hit(BaseModel):
+    title: str
+    shelf: int
+
+
+class Hits(BaseModel):
+    items: list[Hit]
+    total: int
+
+
+def shelves(count: int) -> MCPServer:
+    """`search_00` ... : one result type, the arguments described only in the description."""
+    server = MCPServer("library")
+    for shelf in range(count):
+        description = f"""Search shelf {shelf} of the library.
+
+        Args:
+            query: The words to look for in titles.
+            limit: How many books to return at most.
+
+        Returns:
+            The books found, best first.
+        """
+        server.add_tool(_search(shelf), name=f"search_{shelf:02d}", description=description)
+    return server
+
+
+def _search(shelf: int) -> Callable[[str, int], Hits]:
+    def search(query: str, limit: int = 5) -> Hits:
+        items = [Hit(title=f"{query} {n}", shelf=shelf) for n in range(limit)]
+        return Hits(items=items, total=len(items))
+
+    return search
+
+
+def test_a_code_agent_calls_tools_that_share_one_result_type_and_describe_their_arguments() -> None:
+    recorder = Recorder(
+        code("found = search_07(query='moon', limit=2)", "final_answer([b['title'] for b in found['items']])")
+    )
+    with ToolCollection.from_mcp(InProcessServer(shelves(50), name="library")) as tools:
+        agent = CodeAgent(tools, recorder.model, tool_prompt_limit=None, verbosity_level=0)
+        result: Any = agent.run("Find two books about the moon.", return_full_result=True)
+    assert result.output == ["moon 0", "moon 1"]
+    prompt = str(recorder.requests[0][0].content)
+    assert prompt.count("class Hits(TypedDict):") == 1 and prompt.count("class Hit(TypedDict):") == 1
+    assert prompt.count(") -> Hits:") == 50
+    assert "        query: The words to look for in titles.\n" in prompt
+    assert "    Returns: The books found, best first.\n" in prompt

@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mcpagents.agents import prompts
 from mcpagents.agents.budgets import UNANSWERED, Budget
+from mcpagents.agents.chain import current_chain
 from mcpagents.agents.console import AgentConsole
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.kept_results import DEFAULT_RESULT_LIMIT
@@ -26,6 +27,7 @@ from mcpagents.agents.prompt_templates import PromptOverrides, PromptTemplates, 
 from mcpagents.agents.results import AgentEvent, RunResult, RunState, Timing
 from mcpagents.agents.run_context import Emit, RunContext
 from mcpagents.agents.run_interaction import SamplingLimits, run_interaction
+from mcpagents.agents.run_trace import RunTrace
 from mcpagents.agents.smolagents_names import refuse_unsupported
 from mcpagents.agents.step_callbacks import StepCallbacks, StepCallbacksArgument, takes_agent
 from mcpagents.agents.tool_index import DEFAULT_TOOL_PROMPT_LIMIT
@@ -39,6 +41,8 @@ from mcpagents.models.resolve import resolve_model
 from mcpagents.portal import shared_portal, spawn_detached
 from mcpagents.tools.image import Image, ImageInput
 from mcpagents.tools.tool import Tool
+from mcpagents.tracing import otel as otlp
+from mcpagents.tracing.settings import Tracing
 
 FinalAnswerCheck = Callable[..., Awaitable[bool | str | None] | bool | str | None]
 """`(answer, memory)`, or smolagents' `(answer, memory, agent)`: looks at a final answer. True/None
@@ -76,6 +80,7 @@ class AgentOptions(TypedDict, total=False):
     return_full_result: bool
     stream_outputs: bool
     provide_run_summary: bool
+    tracing: Tracing | None
 
 
 class RunOptions(TypedDict, total=False):
@@ -161,6 +166,7 @@ class MultiStepAgent(ABC):
         return_full_result: bool = False,
         stream_outputs: bool = False,
         provide_run_summary: bool = False,
+        tracing: Tracing | None = None,
     ) -> None:
         self.model = resolve_model(model)
         self.name = name
@@ -174,6 +180,10 @@ class MultiStepAgent(ABC):
         self.step_callbacks = StepCallbacks(step_callbacks)
         self.output_schema = output_schema
         self.toolbox = Toolbox(tools, managed_agents)
+        self._manager: MultiStepAgent | None = None  # whose in-process managed agent this is
+        for managed in managed_agents:
+            if isinstance(managed, MultiStepAgent):
+                managed._manager = self
         self.conversation = Conversation()
         self.console = AgentConsole(verbosity_level)
         self.elicitation = elicitation
@@ -182,10 +192,15 @@ class MultiStepAgent(ABC):
         self.tool_prompt_limit = tool_prompt_limit
         self.pinned_tools = tuple(pinned_tools)
         self.result_limit = result_limit
-        self.prompt_templates = PromptOverrides.of(prompt_templates)
+        PromptOverrides.of(prompt_templates)  # an unsupported template is an error now, not at the run
+        self.prompt_templates = PromptTemplates(**(prompt_templates or {}))
+        """smolagents' templates, which a program may also change once the agent is built
+        (`agent.prompt_templates["system_prompt"] = ...`): each run reads them as it starts."""
         self.return_full_result = return_full_result
         self.stream_outputs = stream_outputs
         self.provide_run_summary = provide_run_summary
+        self.tracing = tracing or Tracing()
+        otlp.configure_otlp(self.tracing.otlp_endpoint)  # before a served agent's first request
 
     @property
     def memory(self) -> AgentMemory:
@@ -195,6 +210,20 @@ class MultiStepAgent(ABC):
     @memory.setter
     def memory(self, memory: AgentMemory) -> None:
         self.conversation.memory = memory
+
+    def console_for_run(self) -> AgentConsole:
+        """The console of one run: indented under the runs of the managers this agent is managed by
+        in this process, and not repeating the steps of its own in-process managed agents that
+        print themselves."""
+        depth, manager = 0, self._manager
+        while manager is not None:
+            depth, manager = depth + 1, manager._manager
+        printing = frozenset(
+            managed.name
+            for managed in self.toolbox.managed_agents
+            if isinstance(managed, MultiStepAgent) and managed.name and managed.console.verbosity_level > 0
+        )
+        return self.console.for_run(depth=depth, printing_tools=printing)
 
     # -- what an agent type provides ------------------------------------------------------------------
 
@@ -434,15 +463,52 @@ class MultiStepAgent(ABC):
         conversation = conversation or self.conversation
         if reset:
             conversation.memory = AgentMemory()
-        memory = conversation.memory
+        tools = self.toolbox.tools()
+        trace = self._trace(task, tools)
         run = RunContext(
             self,
             conversation,
-            self.toolbox.tools(),
+            tools,
             sink=sink,
             additional_args=dict(additional_args or {}),
             budget=budget or self.budget,
+            max_steps=max_steps or self.max_steps,
+            trace=trace,
         )
+        try:
+            result = await self._run(run, task, started, additional_args, images, interaction)
+        except BaseException as error:
+            trace.finish(None, error)
+            raise
+        trace.finish(result)
+        return result
+
+    def _trace(self, task: str, tools: Sequence[Tool]) -> RunTrace:
+        """The trace of a run: under the span of the MCP request that asked for it, if one did."""
+        name = self.name or type(self).__name__
+        served = current_chain.get()
+        return RunTrace(
+            self.tracing,
+            agent=name,
+            model=self.model.model_id,
+            task=task,
+            tools=[tool.name for tool in tools],
+            parent=served.parent if served is not None else None,
+            trace_id=served.trace_id if served is not None else None,
+            chain=served.agents if served is not None else (name,),
+            caller=served.caller if served is not None else None,
+        )
+
+    async def _run(
+        self,
+        run: RunContext,
+        task: str,
+        started: float,
+        additional_args: Mapping[str, Any] | None,
+        images: Sequence[ImageInput] | None,
+        interaction: Interaction | None,
+    ) -> RunResult:
+        memory = run.memory
         run.interaction = run_interaction(
             run,
             interaction,
@@ -465,7 +531,7 @@ class MultiStepAgent(ABC):
         try:
             with anyio.CancelScope(deadline=run.budget.deadline) as deadline:
                 await self.start_run(run)
-                state, output = await self._steps(run, max_steps or self.max_steps)
+                state, output = await self._steps(run, run.max_steps)
             if deadline.cancelled_caught:
                 state = "max_time_reached"
                 await self._record_stopped(run)
@@ -507,12 +573,19 @@ class MultiStepAgent(ABC):
         and its output."""
         for number in range(1, limit + 1):
             if self.planning_interval and (number == 1 or (number - 1) % self.planning_interval == 0):
-                await self._record(run, await self._plan(run, number))
+                with run.trace.span("plan", attributes={"mcpagents.step.number": number}) as run.step_span:
+                    plan = await self._plan(run, number)
+                await self._record(run, plan)
                 if run.budget.spent() is not None:
                     break
             step = run.step = ActionStep(number, started=time.time())
-            await self._take_step(step, run)
-            output = await self._accept(step, run.memory) if step.is_final_answer else None
+            with run.trace.span(
+                f"step {number}", attributes={"mcpagents.step.number": number}
+            ) as run.step_span:
+                await self._take_step(step, run)
+                output = await self._accept(step, run.memory) if step.is_final_answer else None
+                if step.error:
+                    run.step_span.fail(step.error)
             await self._record(run, step)
             if step.is_final_answer:
                 return "success", output
@@ -561,18 +634,19 @@ class MultiStepAgent(ABC):
 
     def _planning_prompt(self, run: RunContext, number: int) -> str:
         """Ours, or the `prompt_templates` planning template given (smolagents' variables)."""
-        template = self.prompt_templates.initial_plan if number == 1 else self.prompt_templates.update_plan
+        overrides = PromptOverrides.of(self.prompt_templates)
+        template = overrides.initial_plan if number == 1 else overrides.update_plan
         if template is None:
             return prompts.PLANNING if number == 1 else prompts.UPDATE_PLANNING.format(steps=number - 1)
         tasks = [step.task for step in run.memory.steps if isinstance(step, TaskStep)]
         variables = self.prompt_variables(run.tools) | {
             "task": tasks[-1] if tasks else "",
-            "remaining_steps": self.max_steps - number + 1,
+            "remaining_steps": run.max_steps - number + 1,
         }
         return populate_template(template, variables)
 
     def _system_prompt(self, tools: Sequence[Tool]) -> str:
-        template = self.prompt_templates.system_prompt
+        template = PromptOverrides.of(self.prompt_templates).system_prompt
         if template is None:
             return self.system_prompt(tools)
         return populate_template(template, self.prompt_variables(tools))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from mcpagents.errors import AgentError
+from mcpagents.tracing.trace_context import TraceParent, new_trace_id
 
 CHAIN_META_KEY = "mcpagents.dev/chain"
 DEFAULT_MAX_DEPTH = 8
@@ -42,25 +42,32 @@ class CallChain:
     came with (served behind an authorization server). It stays in this server: the chain's `_meta`
     goes to every tool server a run calls, and a caller's subject (often an e-mail address) is not
     theirs to know."""
+    parent: TraceParent | None = None
+    """The span the call came from (its W3C `traceparent`), whose trace the chain's is."""
 
     @classmethod
-    def start(cls, agent: str | None = None, timeout: float | None = None) -> CallChain:
+    def start(
+        cls, agent: str | None = None, timeout: float | None = None, trace_id: str | None = None
+    ) -> CallChain:
         """The chain of a run nobody called over MCP."""
         deadline = None if timeout is None else time.time() + timeout
-        return cls(uuid.uuid4().hex, (agent,) if agent else (), deadline)
+        return cls(trace_id or new_trace_id(), (agent,) if agent else (), deadline)
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any] | None) -> CallChain | None:
-        """The chain a request carries, if any; malformed entries count as none."""
+        """The chain a request carries, if any (malformed entries count as none); a request with
+        only a W3C `traceparent` (a host that traces) starts a chain in that trace."""
+        parent = TraceParent.from_meta(meta)
         data = (meta or {}).get(CHAIN_META_KEY)
         if not isinstance(data, Mapping) or not isinstance(data.get("trace_id"), str):
-            return None
+            return None if parent is None else cls(parent.trace_id, parent=parent)
         agents = data.get("agents")
         deadline = data.get("deadline")
         return cls(
-            data["trace_id"],
+            parent.trace_id if parent is not None else data["trace_id"],
             tuple(str(name) for name in agents) if isinstance(agents, list) else (),
             float(deadline) if isinstance(deadline, int | float) and not isinstance(deadline, bool) else None,
+            parent=parent,
         )
 
     def enter(
@@ -83,14 +90,16 @@ class CallChain:
             )
         if self.deadline is not None and self.deadline <= time.time():
             raise ChainError(f"refused: the chain's deadline passed {time.time() - self.deadline:.1f} s ago")
-        return CallChain(self.trace_id, (*self.agents, agent), self.deadline, caller).within(timeout)
+        return CallChain(self.trace_id, (*self.agents, agent), self.deadline, caller, self.parent).within(
+            timeout
+        )
 
     def within(self, seconds: float | None) -> CallChain:
         """This chain, to end within `seconds` from now too (None: as it is)."""
         if seconds is None:
             return self
         deadline = min(math.inf if self.deadline is None else self.deadline, time.time() + seconds)
-        return CallChain(self.trace_id, self.agents, deadline, self.caller)
+        return CallChain(self.trace_id, self.agents, deadline, self.caller, self.parent)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""

@@ -260,15 +260,20 @@ class _ObservedTool:
                 ToolProgress(step.step_number, self.name, report.progress, report.total, report.message)
             )
 
-        try:
-            self.run.budget.take_tool_call(self.name)  # counted as it starts: calls in flight count
-            result = await self.tool.acall_with(
-                arguments, on_progress=progress, meta=self.run.call_meta, interaction=self.run.interaction
-            )
-        except Exception as error:
-            record.error = str(error)
-            self.run.emit(ToolCallFinished(step.step_number, self.name, error=record.error))
-            raise
+        with self.run.tool_call(self.name, arguments) as span:
+            try:
+                self.run.budget.take_tool_call(self.name)  # counted as it starts: calls in flight count
+                result = await self.tool.acall_with(
+                    arguments,
+                    on_progress=progress,
+                    meta=self.run.call_meta_of(span),
+                    interaction=self.run.interaction,
+                )
+            except Exception as error:
+                record.error = str(error)
+                self.run.trace.tool_result(span, None, record.error)
+                self.run.emit(ToolCallFinished(step.step_number, self.name, error=record.error))
+                raise
         record.result = to_json(result)
         preview(record, self.run.agent.result_limit)
         self.run.emit(ToolCallFinished(step.step_number, self.name, result=record.result))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.syntax import Syntax
@@ -44,22 +45,33 @@ STATE_STYLES: dict[RunState, str] = {
 }
 
 
+INDENT = 4
+"""Columns a managed agent's run is indented by, per level of nesting, under its manager's."""
+
+
 class AgentConsole:
-    """Prints a run: level 0 nothing, 1 the task, steps (code, tool calls, observations, errors,
-    tokens), plans and final answer, 2 also the model's raw output, streamed as it comes, and the
-    tools' progress reports."""
+    """Prints a run: level 0 nothing, 1 the task, steps (code, tool calls and the progress lines
+    they report, such as a managed agent's steps, observations, errors, tokens), plans and final
+    answer, 2 also the model's raw output, streamed as it comes, and every progress report."""
 
     def __init__(self, verbosity_level: int = 1, console: Console | None = None) -> None:
         self.verbosity_level = verbosity_level
         self.console = console if console is not None else Console(stderr=False)
+        self._depth = 0  # how deep in managers' runs this run is: its output is indented as much
+        self._printing_tools: frozenset[str] = frozenset()
         self._step: int | None = None  # the step whose rule is printed
         self._streamed: int | None = None  # the step whose model output came as deltas
         self._line_open = False  # deltas are written without a newline
 
-    def for_run(self) -> AgentConsole:
+    def for_run(self, *, depth: int = 0, printing_tools: frozenset[str] = frozenset()) -> AgentConsole:
         """A console for one run: the same output and level, the run's own state (which step's rule is
-        printed), so that concurrent runs of one agent each print their own steps."""
-        return AgentConsole(self.verbosity_level, self.console)
+        printed), so that concurrent runs of one agent each print their own steps. `depth`: how many
+        managers' runs this run is nested in (in this process); `printing_tools`: the tools whose
+        runs print themselves (managed agents in this process), whose progress lines would repeat
+        them at level 1."""
+        run = AgentConsole(self.verbosity_level, self.console)
+        run._depth, run._printing_tools = depth, printing_tools
+        return run
 
     def start(self, task: str, agent_name: str, model_id: str, tool_names: list[str]) -> None:
         self._step = self._streamed = None
@@ -73,8 +85,7 @@ class AgentConsole:
             case ModelDelta():
                 if self.verbosity_level >= 2:
                     self._enter(event.step_number)
-                    self.console.out(event.text, style="dim", highlight=False, end="")
-                    self._line_open = True
+                    self._stream(event.text)
                     self._streamed = event.step_number
             case CodeAction():
                 self._enter(event.step_number)
@@ -83,14 +94,10 @@ class AgentConsole:
                 self._enter(event.step_number)
                 self._tool_call(event.name, event.arguments)
             case ToolProgress():
-                if self.verbosity_level >= 2:
+                shown = event.message and event.name not in self._printing_tools
+                if shown or self.verbosity_level >= 2:
                     self._enter(event.step_number)
-                    total = f"/{event.total:g}" if event.total is not None else ""
-                    message = f" {event.message}" if event.message else ""
-                    self._print(
-                        Text(f"  ⋯ {event.name}: {event.progress:g}{total}{message}", style="dim"),
-                        one_line=True,
-                    )
+                    self._progress(event)
             case ToolCallFinished():
                 self._enter(event.step_number)
                 self._tool_outcome(event.name, event.result, event.error)
@@ -147,13 +154,26 @@ class AgentConsole:
                 case PlanningStep() | FinalAnswerStep():
                     self.render(step)
 
+    def _stream(self, text: str) -> None:
+        """Writes a model delta where the last one ended, each line indented as the run is."""
+        if self._depth:
+            margin = " " * (INDENT * self._depth)
+            text = text.replace("\n", "\n" + margin)
+            if not self._line_open:
+                text = margin + text
+        self.console.out(text, style="dim", highlight=False, end="")
+        self._line_open = True
+
     def _print(self, renderable: RenderableType, *, one_line: bool = False) -> None:
-        """Prints `renderable` (`one_line`: cut to the console's width) after the streamed deltas."""
+        """Prints `renderable` (`one_line`: cut to the console's width) after the streamed deltas,
+        indented as deep as the run is nested."""
         if self.verbosity_level < 1:
             return
         if self._line_open:
             self.console.out("")
             self._line_open = False
+        if self._depth:
+            renderable = Padding(renderable, (0, 0, 0, INDENT * self._depth))
         if one_line:
             self.console.print(renderable, no_wrap=True, overflow="ellipsis")
         else:
@@ -189,6 +209,16 @@ class AgentConsole:
         listed = ", ".join(f"{key}={_format_json(value)}" for key, value in arguments.items())
         line = Text.assemble(("▸ ", "cyan"), (name, "bold"), f"({_one_line(listed)})")
         self._print(line, one_line=True)
+
+    def _progress(self, event: ToolProgress) -> None:
+        # A count with nothing to count against (a managed agent counts its events) says nothing
+        # a level-1 reader needs.
+        if event.total is not None:
+            count = f"{event.progress:g}/{event.total:g}"
+        else:
+            count = f"{event.progress:g}" if self.verbosity_level >= 2 or not event.message else ""
+        line = " ".join(part for part in (count, event.message) if part)
+        self._print(Text(f"  ⋯ {event.name}: {line}", style="dim"), one_line=True)
 
     def _tool_outcome(self, name: str, result: Any, error: str | None) -> None:
         if error is not None:

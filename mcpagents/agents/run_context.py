@@ -7,7 +7,8 @@ needs for the run in `state` (for the whole conversation: `conversation.state`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Unpack
 
 from mcpagents.agents.budgets import Budget, RunBudget
@@ -15,9 +16,11 @@ from mcpagents.agents.chain import CallChain, current_chain
 from mcpagents.agents.conversation import Conversation
 from mcpagents.agents.memory import ActionStep, AgentMemory
 from mcpagents.agents.results import AgentEvent, ModelDelta
+from mcpagents.agents.run_trace import RunTrace
 from mcpagents.connections.interaction import Interaction
 from mcpagents.models.messages import ChatMessage, ModelResponse, RequestOptions, TextDelta, TokenUsage
 from mcpagents.tools.tool import Tool
+from mcpagents.tracing.spans import Span
 
 if TYPE_CHECKING:
     from mcpagents.agents.base import MultiStepAgent
@@ -38,6 +41,8 @@ class RunContext:
         sink: Emit | None = None,
         additional_args: dict[str, Any] | None = None,
         budget: Budget | None = None,
+        max_steps: int | None = None,
+        trace: RunTrace,
     ) -> None:
         self.agent = agent
         self.conversation = conversation
@@ -45,15 +50,22 @@ class RunContext:
         self.tools = list(tools)
         self.additional_args = additional_args or {}
         """Values given with the task (`run(additional_args=...)`)."""
+        self.max_steps = max_steps or agent.max_steps
+        """The action steps this run may take (the agent's `max_steps`, or the run's own)."""
         self.step: ActionStep | None = None
         """The action step under way: tools called on the step's behalf report to it."""
+        self.trace = trace
+        """The run's spans and run log."""
+        self.step_span: Span | None = None
+        """The span of the step (or plan) under way: its model and tool calls are its children."""
         self.state: dict[str, Any] = {}
         """What the agent type keeps for this run."""
-        self.console: AgentConsole = agent.console.for_run()
+        self.console: AgentConsole = agent.console_for_run()
         self._sink = sink
         self.budget = RunBudget(budget or Budget())
         """What the run may spend and has spent: tool calls are taken from it as they start."""
-        chain = (current_chain.get() or CallChain.start(agent.name)).within(self.budget.limits.max_seconds)
+        chain = current_chain.get() or CallChain.start(agent.name, trace_id=trace.trace_id)
+        chain = chain.within(self.budget.limits.max_seconds)
         self.call_meta = chain.meta()
         """The `_meta` of this run's tool calls: served agents down the line see the chain, and stop
         at its deadline, this run's time budget included."""
@@ -75,6 +87,7 @@ class RunContext:
     def emit(self, event: AgentEvent) -> None:
         """Tell the console and whoever streams the run what happened."""
         self.console.render(event)
+        self.trace.record(event)
         if self._sink is not None:
             self._sink(event)
 
@@ -88,14 +101,35 @@ class RunContext:
         if (cap := self.budget.output_tokens(options.get("max_tokens"))) is not None:
             options["max_tokens"] = cap
         response: ModelResponse | None = None
-        if self._sink is None:
-            response = await model.agenerate(messages, **options)
-        else:
-            async for event in model.astream(messages, **options):
-                if isinstance(event, TextDelta):
-                    self.emit(ModelDelta(step_number, event.text))
-                elif isinstance(event, ModelResponse):
-                    response = event
-        assert response is not None, "a model's stream ends with its response"
+        attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model.model_id}
+        with self.trace.span(
+            f"chat {model.model_id}", self.step_span, kind="client", attributes=attributes
+        ) as span:
+            if self._sink is None:
+                response = await model.agenerate(messages, **options)
+            else:
+                async for event in model.astream(messages, **options):
+                    if isinstance(event, TextDelta):
+                        self.emit(ModelDelta(step_number, event.text))
+                    elif isinstance(event, ModelResponse):
+                        response = event
+            assert response is not None, "a model's stream ends with its response"
+            self.trace.model_call(span, messages, response)
         self.budget.count_tokens(response.usage)
         return response
+
+    @contextmanager
+    def tool_call(
+        self, name: str, arguments: Mapping[str, Any], call_id: str | None = None
+    ) -> Iterator[Span]:
+        """The span of a call of tool `name` made for the step under way; the call's `_meta` is
+        `call_meta(span)`, and its outcome goes to `trace.tool_result`."""
+        attributes = self.trace.tool_attributes(name, arguments, call_id)
+        with self.trace.span(
+            f"tools/call {name}", self.step_span, kind="client", attributes=attributes
+        ) as span:
+            yield span
+
+    def call_meta_of(self, span: Span) -> dict[str, Any]:
+        """The `_meta` of a tool call made in `span`: the chain, and the W3C trace context."""
+        return {**self.call_meta, **span.context().meta()}

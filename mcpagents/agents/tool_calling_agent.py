@@ -173,20 +173,22 @@ class ToolCallingAgent(MultiStepAgent):
                 f"{record.name}(): the arguments were not a JSON object: {call.raw_arguments[:200]!r}"
             )
         else:
-            try:
-                run.budget.take_tool_call(record.name)  # counted as it starts: calls in flight count
-                record.result = to_json(
-                    await tool.acall_with(
-                        record.arguments,
-                        on_progress=progress,
-                        meta=run.call_meta,
-                        interaction=run.interaction,
+            with run.tool_call(record.name, record.arguments, record.id) as span:
+                try:
+                    run.budget.take_tool_call(record.name)  # counted as it starts: calls in flight count
+                    record.result = to_json(
+                        await tool.acall_with(
+                            record.arguments,
+                            on_progress=progress,
+                            meta=run.call_meta_of(span),
+                            interaction=run.interaction,
+                        )
                     )
-                )
-            except Exception as error:
-                record.error = str(error)
-            else:
-                self._kept(run).keep(record)
+                except Exception as error:
+                    record.error = str(error)
+                else:
+                    self._kept(run).keep(record)
+                run.trace.tool_result(span, record.result, record.error)
         run.emit(ToolCallFinished(step.step_number, record.name, record.result, record.error, record.id))
 
     def action_messages(self, step: ActionStep) -> list[ChatMessage]:

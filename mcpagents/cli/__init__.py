@@ -13,9 +13,11 @@ from mcpagents.cli import (
     check_command,
     install_commands,
     run_command,
+    runs_command,
     serve_command,
     sign_in_commands,
     tool_commands,
+    ui_command,
 )
 from mcpagents.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
@@ -66,9 +68,11 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(required=True, metavar="COMMAND")
     tool_commands.register(commands)
     run_command.register(commands)
+    runs_command.register(commands)
     serve_command.register(commands)
     check_command.register(commands)
     install_commands.register(commands)
     batch_command.register(commands)
     sign_in_commands.register(commands)
+    ui_command.register(commands)
     return root

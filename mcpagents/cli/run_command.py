@@ -61,7 +61,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     run.add_argument("--json", action="store_true", help="print the whole run (a RunResult) as JSON")
     shown = run.add_mutually_exclusive_group()
-    shown.add_argument("--quiet", action="store_true", help="do not show the steps")
+    shown.add_argument("-q", "--quiet", action="store_true", help="do not show the steps")
     shown.add_argument(
         "-v", "--verbose", action="store_true", help="also show the model's raw output, as it streams"
     )
