@@ -1,13 +1,15 @@
-"""What tracing costs the agent loop: tracing off, the local run log (the default), and spans
-exported over OTLP/HTTP to a collector on this machine (tests/servers/otlp_collector.py).
+"""What tracing costs the agent loop: the local run log (on by default) against no run log, and
+spans also exported over OTLP/HTTP to a collector on this machine (tests/servers/otlp_collector.py).
 
-Run: `.venv/bin/python bench/tracing.py [--rounds 6]`
+Run: `.venv/bin/python bench/tracing.py [--rounds 20]`
 
-Each mode runs in a process of its own (OpenTelemetry's provider is per process), the modes take
-turns round after round, and each round of a mode is the best of its 5 runs of: a CodeAgent whose
-code calls an MCP `add` tool 100 times (the whole run, with its worker's start) and a 20-step
-ToolCallingAgent run, one `add` per step. Reported: the median over rounds, against tracing off.
-Target: the local run log costs at most 5 %.
+Two workloads: a CodeAgent whose code calls an MCP `add` tool 100 times (the whole run, with its
+worker's start), and a 20-step ToolCallingAgent run, one `add` per step. In one process, each round
+runs both with the run log off and on (`Tracing(run_log=...)`, each first in turn): the figure is
+the median of the rounds' own ratios, robust to this shared machine's drift. OpenTelemetry's
+provider is per process, so OTLP export runs in a second process set up by
+`OTEL_EXPORTER_OTLP_ENDPOINT`, with the run log on; it is compared with the first process's
+medians. Target: the run log costs at most 5 %.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import anyio
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = Path(__file__).with_name("echo_server.py")
 COLLECTOR = ROOT / "tests" / "servers" / "otlp_collector.py"
-RUNS = 5
 
 LOOP = """Adding.
 ```python
@@ -38,39 +39,55 @@ final_answer(total)
 ```"""
 
 
-async def measure() -> dict[str, float]:
-    """One mode's best of RUNS runs of each workload (in this process, as its environment says)."""
-    from mcpagents import CodeAgent, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
+async def measure(rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Each round: both workloads with the run log off and on; seconds by workload and mode."""
+    from mcpagents import CodeAgent, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection, Tracing
 
     steps: list[object] = [
         {"tool_calls": [{"name": "add", "arguments": {"a": i, "b": 1}}]} for i in range(19)
     ]
     steps.append({"tool_calls": [{"name": "final_answer", "arguments": {"answer": "done"}}]})
-    best = {"code": float("inf"), "tool_calling": float("inf")}
+    times: dict[str, dict[str, list[float]]] = {
+        workload: {"off": [], "log": []} for workload in ("code", "tool_calling")
+    }
     async with ToolCollection.from_mcp(StdioServer(sys.executable, [str(SERVER)])) as tools:
-        for run in range(RUNS + 1):  # the first is a warm-up
-            agent = CodeAgent(tools, ScriptedModel([LOOP]), verbosity_level=0)
-            started = time.perf_counter()
-            assert await agent.arun("Count to 100.") == 100
-            code = time.perf_counter() - started
-            await agent.aclose()
-            calling = ToolCallingAgent(tools, ScriptedModel(steps), max_steps=20, verbosity_level=0)  # type: ignore[arg-type]
-            started = time.perf_counter()
-            assert await calling.arun("Add, step by step.") == "done"
-            tool_calling = time.perf_counter() - started
-            if run:
-                best["code"] = min(best["code"], code)
-                best["tool_calling"] = min(best["tool_calling"], tool_calling)
-    return best
+        for round_ in range(rounds + 1):  # the first is a warm-up
+            for mode in ("off", "log") if round_ % 2 else ("log", "off"):  # neither always goes first
+                tracing = Tracing(run_log=mode == "log")
+                agent = CodeAgent(tools, ScriptedModel([LOOP]), verbosity_level=0, tracing=tracing)
+                started = time.perf_counter()
+                assert await agent.arun("Count to 100.") == 100
+                code = time.perf_counter() - started
+                await agent.aclose()
+                calling = ToolCallingAgent(
+                    tools, ScriptedModel(steps), max_steps=20, verbosity_level=0, tracing=tracing
+                )  # type: ignore[arg-type]
+                started = time.perf_counter()
+                assert await calling.arun("Add, step by step.") == "done"
+                if round_:
+                    times["code"][mode].append(code)
+                    times["tool_calling"][mode].append(time.perf_counter() - started)
+    return times
+
+
+def child(rounds: int, environment: dict[str, str]) -> dict[str, dict[str, list[float]]]:
+    ran = subprocess.run(
+        [sys.executable, __file__, "--child", "--rounds", str(rounds)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(ran.stdout)  # type: ignore[no-any-return]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        print(json.dumps(anyio.run(measure)))
+        print(json.dumps(anyio.run(measure, options.rounds)))
         return
     with tempfile.TemporaryDirectory() as folder:
         spans = Path(folder) / "spans.jsonl"
@@ -80,42 +97,32 @@ def main() -> None:
         assert collector.stdout is not None
         url = collector.stdout.readline().strip()
         base = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
-        modes = {
-            "tracing off": {**base, "MCPAGENTS_RUN_LOG": "off"},
-            "local run log": {**base, "MCPAGENTS_RUN_DIR": str(Path(folder) / "runs")},
-            "run log + OTLP": {
-                **base,
-                "MCPAGENTS_RUN_DIR": str(Path(folder) / "runs"),
-                "OTEL_EXPORTER_OTLP_ENDPOINT": url,
-            },
-        }
-        results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+        base["MCPAGENTS_RUN_DIR"] = str(Path(folder) / "runs")
         try:
-            for _ in range(options.rounds):
-                for mode, environment in modes.items():
-                    child = subprocess.run(
-                        [sys.executable, __file__, "--child"],
-                        env=environment,
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    )
-                    results[mode].append(json.loads(child.stdout))
+            local = child(options.rounds, base)
+            exported = child(options.rounds, {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": url})
         finally:
             collector.terminate()
             collector.wait()
-        exported = len(spans.read_text().splitlines()) if spans.exists() else 0
-    print(f"tracing overhead, median of {options.rounds} rounds (each the best of {RUNS} runs)\n")
-    print(f"{'mode':16}{'CodeAgent 100 calls':>22}{'':>10}{'ToolCallingAgent 20 steps':>28}")
-    off = {key: statistics.median(r[key] for r in results["tracing off"]) for key in ("code", "tool_calling")}
-    for mode in modes:
-        code = statistics.median(r["code"] for r in results[mode])
-        calling = statistics.median(r["tool_calling"] for r in results[mode])
-        print(
-            f"{mode:16}{code * 1e3:17.1f} ms {code / off['code'] - 1:+8.1%}"
-            f"{calling * 1e3:22.1f} ms {calling / off['tool_calling'] - 1:+8.1%}"
-        )
-    print(f"\nspans the collector received: {exported:,}")
+        received = len(spans.read_text().splitlines()) if spans.exists() else 0
+    print(f"tracing overhead: medians of {options.rounds} rounds; in each, the run log off and on\n")
+    print(f"{'mode':28}{'CodeAgent 100 calls':>24}{'ToolCallingAgent 20 steps':>32}")
+    for label, times, mode in (
+        ("run log off", local, "off"),
+        ("run log on (the default)", local, "log"),
+        ("run log on + OTLP export", exported, "log"),
+    ):
+        cells = []
+        for workload in ("code", "tool_calling"):
+            median = statistics.median(times[workload][mode])
+            if times is local:  # the same rounds: each round's own ratio
+                ratios = [a / b for a, b in zip(times[workload][mode], local[workload]["off"], strict=True)]
+                ratio = statistics.median(ratios)
+            else:
+                ratio = median / statistics.median(local[workload]["off"])
+            cells.append(f"{median * 1e3:12.1f} ms {ratio - 1:+7.1%}")
+        print(f"{label:28}{cells[0]:>24}{cells[1]:>32}")
+    print(f"\nspans the collector received: {received:,}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sy
 from tests.hub_server import TOKEN, Hub, running_hub
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"  # of the two runs in tests/data/hub/runs
+WAIT_MS = 30_000
+"""How long a page waits for what it expects: long enough for a loaded machine (the CI's 2 cores)."""
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def page(browser: Browser, hub: Hub) -> Iterator[Page]:
     Content-Security-Policy (an inline script or style, say)."""
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     refusals: list[str] = []
 
     def note(message: ConsoleMessage) -> None:

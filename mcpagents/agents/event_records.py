@@ -47,5 +47,10 @@ def event_record(event: AgentEvent) -> dict[str, Any]:
         result = event.to_dict()
         del result["messages"], result["steps"]  # the steps came as their own records
         return {"type": "result", **to_json(result)}
-    fields = {field.name: to_json(getattr(event, field.name)) for field in dataclasses.fields(event)}
-    return {"type": EVENT_TYPES[type(event)], **fields}
+    kind = type(event)
+    names = _FIELDS.get(kind) or _FIELDS.setdefault(kind, tuple(f.name for f in dataclasses.fields(event)))
+    return {"type": EVENT_TYPES[kind], **{name: to_json(getattr(event, name)) for name in names}}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Each event type's field names, found once (a run records thousands of events)."""

@@ -24,8 +24,9 @@ from typing import IO, Any
 RUN_DIR_VARIABLE = "MCPAGENTS_RUN_DIR"
 MAX_RUN_BYTES = 10_000_000
 MAX_DIR_BYTES = 200_000_000
-_PRUNE_EVERY = 50
-"""Runs a process starts between two looks at the folder's size (and the first one)."""
+_PRUNE_AFTER = 10_000_000
+"""Bytes a process writes between two looks at the folder's size (which reads every file's size: a
+served agent answering many short calls must not pay that per run)."""
 
 
 def default_run_dir() -> Path:
@@ -39,7 +40,7 @@ def default_run_dir() -> Path:
 class RunLogWriter:
     """Writes one run's file. Best effort: a log that cannot be written never fails the run."""
 
-    _opened = 0  # runs this process logged: the folder is pruned now and then, not on every run
+    _unpruned: int | None = None  # bytes this process wrote since it last pruned (None: never did)
 
     def __init__(self, directory: Path, header: Mapping[str, Any]) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(header["started"]))
@@ -49,9 +50,9 @@ class RunLogWriter:
         self._full = False
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if RunLogWriter._opened % _PRUNE_EVERY == 0:
+            if RunLogWriter._unpruned is None or RunLogWriter._unpruned > _PRUNE_AFTER:
                 prune(directory)
-            RunLogWriter._opened += 1
+                RunLogWriter._unpruned = 0
             descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._stream = os.fdopen(descriptor, "w", encoding="utf-8")
         except OSError:
@@ -62,7 +63,7 @@ class RunLogWriter:
     def write(self, record: Mapping[str, Any]) -> None:
         if self._stream is None:
             return
-        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
         self._size += len(line)
         try:
             self._stream.write(line)
@@ -85,6 +86,8 @@ class RunLogWriter:
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
+        RunLogWriter._unpruned = (RunLogWriter._unpruned or 0) + self._size
+        self._size = 0
         if stream is not None:
             with suppress(OSError):
                 stream.close()

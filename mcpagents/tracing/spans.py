@@ -38,12 +38,11 @@ class Span:
         self.error = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
 
     def record(self) -> dict[str, Any]:
-        """The span as a run-log record."""
+        """The span as a run-log record (its trace is the run's, in the log's header)."""
         return {
             "type": "span",
             "name": self.name,
             "kind": self.kind,
-            "trace_id": self.trace_id,
             "span_id": self.span_id,
             "parent_id": self.parent_id,
             "start": self.start,
