@@ -32,6 +32,7 @@ bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/tracing.py
 	$(BIN)/python bench/prompt_size.py
+	$(BIN)/python bench/prompt_build.py
 	$(BIN)/python bench/tool_scale.py
 	$(BIN)/python bench/large_result.py
 	$(BIN)/python bench/serving.py
