@@ -25,18 +25,11 @@ import time
 from pathlib import Path
 
 import anyio
+from agents import LOOP  # bench/agents.py's loop: the same 100 calls (bench/ is this script's path)
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = Path(__file__).with_name("echo_server.py")
 COLLECTOR = ROOT / "tests" / "servers" / "otlp_collector.py"
-
-LOOP = """Adding.
-```python
-total = 0
-for i in range(100):
-    total = add(a=total, b=1)
-final_answer(total)
-```"""
 
 
 async def measure(rounds: int) -> dict[str, dict[str, list[float]]]:

@@ -17,10 +17,15 @@ LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 
 def default_log_dir() -> Path:
     """`$MCPAGENTS_LOG_DIR`, else `$XDG_STATE_HOME/mcpagents/logs`, else `~/.local/state/mcpagents/logs`."""
-    if configured := os.environ.get(LOG_DIR_VARIABLE):
+    return state_dir(LOG_DIR_VARIABLE, "logs")
+
+
+def state_dir(variable: str, folder: str) -> Path:
+    """`$variable`, else `folder` in mcpagents' folder of the user's state (XDG: logs and history)."""
+    if configured := os.environ.get(variable):
         return Path(configured)
     state_home = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(state_home) / "mcpagents" / "logs"
+    return Path(state_home) / "mcpagents" / folder
 
 
 class ServerLog:

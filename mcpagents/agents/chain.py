@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mcpagents.errors import AgentError
@@ -90,16 +90,14 @@ class CallChain:
             )
         if self.deadline is not None and self.deadline <= time.time():
             raise ChainError(f"refused: the chain's deadline passed {time.time() - self.deadline:.1f} s ago")
-        return CallChain(self.trace_id, (*self.agents, agent), self.deadline, caller, self.parent).within(
-            timeout
-        )
+        return replace(self, agents=(*self.agents, agent), caller=caller).within(timeout)
 
     def within(self, seconds: float | None) -> CallChain:
         """This chain, to end within `seconds` from now too (None: as it is)."""
         if seconds is None:
             return self
         deadline = min(math.inf if self.deadline is None else self.deadline, time.time() + seconds)
-        return CallChain(self.trace_id, self.agents, deadline, self.caller, self.parent)
+        return replace(self, deadline=deadline)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""

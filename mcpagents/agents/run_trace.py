@@ -41,7 +41,6 @@ class RunTrace:
     ) -> None:
         settings = tracing.resolved()
         self.content = bool(settings.content)
-        otel.configure_otlp(settings.otlp_endpoint)
         self._mirrored = otel.recording()  # asked once per run: the answer costs an environment lookup
         self._parent = parent
         attributes: dict[str, Any] = {

@@ -11,6 +11,7 @@ exporter (the `otel` extra: `pip install 'mcpagents[otel]'`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -41,9 +42,9 @@ def configure_otlp(endpoint: str | None = None) -> None:
     key = endpoint or ""
     if key in _configured:
         return
-    _configured.add(key)
     if endpoint is None and not any(os.environ.get(name) for name in _ENDPOINT_VARIABLES):
-        return
+        return  # nothing to set up (yet: the variables are looked at again for the next agent)
+    _configured.add(key)
     if (
         os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none"
         or os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
@@ -151,6 +152,4 @@ def _attribute(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return list(value)
-    import json
-
     return json.dumps(value, ensure_ascii=False, default=str)

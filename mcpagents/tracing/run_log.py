@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from mcpagents.logs import state_dir
+
 RUN_DIR_VARIABLE = "MCPAGENTS_RUN_DIR"
 MAX_RUN_BYTES = 10_000_000
 MAX_DIR_BYTES = 200_000_000
@@ -31,10 +33,7 @@ served agent answering many short calls must not pay that per run)."""
 
 def default_run_dir() -> Path:
     """`$MCPAGENTS_RUN_DIR`, else `$XDG_STATE_HOME/mcpagents/runs`, else `~/.local/state/mcpagents/runs`."""
-    if configured := os.environ.get(RUN_DIR_VARIABLE):
-        return Path(configured)
-    state_home = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(state_home) / "mcpagents" / "runs"
+    return state_dir(RUN_DIR_VARIABLE, "runs")
 
 
 class RunLogWriter:
