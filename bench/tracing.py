@@ -8,8 +8,9 @@ worker's start), and a 20-step ToolCallingAgent run, one `add` per step. In one 
 runs both with the run log off and on (`Tracing(run_log=...)`, each first in turn): the figure is
 the median of the rounds' own ratios, robust to this shared machine's drift. OpenTelemetry's
 provider is per process, so OTLP export runs in a second process set up by
-`OTEL_EXPORTER_OTLP_ENDPOINT`, with the run log on; it is compared with the first process's
-medians. Target: the run log costs at most 5 %.
+`OTEL_EXPORTER_OTLP_ENDPOINT`, with the run log on; the two kinds of process alternate (four
+of each, a quarter of the rounds apiece), and each export figure is compared with the process that
+ran just before it. Target: the run log costs at most 5 %.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from agents import LOOP  # bench/agents.py's loop: the same 100 calls (bench/ is
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = Path(__file__).with_name("echo_server.py")
 COLLECTOR = ROOT / "tests" / "servers" / "otlp_collector.py"
+PROCESS_PAIRS = 4
 
 
 async def measure(rounds: int) -> dict[str, dict[str, list[float]]]:
@@ -91,29 +93,37 @@ def main() -> None:
         url = collector.stdout.readline().strip()
         base = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
         base["MCPAGENTS_RUN_DIR"] = str(Path(folder) / "runs")
+        pairs = []
         try:
-            local = child(options.rounds, base)
-            exported = child(options.rounds, {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": url})
+            for _ in range(PROCESS_PAIRS):
+                local = child(max(1, options.rounds // PROCESS_PAIRS), base)
+                exported = child(
+                    max(1, options.rounds // PROCESS_PAIRS), {**base, "OTEL_EXPORTER_OTLP_ENDPOINT": url}
+                )
+                pairs.append((local, exported))
         finally:
             collector.terminate()
             collector.wait()
         received = len(spans.read_text().splitlines()) if spans.exists() else 0
     print(f"tracing overhead: medians of {options.rounds} rounds; in each, the run log off and on\n")
     print(f"{'mode':28}{'CodeAgent 100 calls':>24}{'ToolCallingAgent 20 steps':>32}")
-    for label, times, mode in (
-        ("run log off", local, "off"),
-        ("run log on (the default)", local, "log"),
-        ("run log on + OTLP export", exported, "log"),
+    for label, side, mode in (
+        ("run log off", 0, "off"),
+        ("run log on (the default)", 0, "log"),
+        ("run log on + OTLP export", 1, "log"),
     ):
         cells = []
         for workload in ("code", "tool_calling"):
-            median = statistics.median(times[workload][mode])
-            if times is local:  # the same rounds: each round's own ratio
-                ratios = [a / b for a, b in zip(times[workload][mode], local[workload]["off"], strict=True)]
-                ratio = statistics.median(ratios)
-            else:
-                ratio = median / statistics.median(local[workload]["off"])
-            cells.append(f"{median * 1e3:12.1f} ms {ratio - 1:+7.1%}")
+            times = [time for pair in pairs for time in pair[side][workload][mode]]
+            if side == 0:  # the same rounds: each round's own ratio
+                off = [time for local, _ in pairs for time in local[workload]["off"]]
+                ratio = statistics.median(a / b for a, b in zip(times, off, strict=True))
+            else:  # each export process against the process just before it
+                ratio = statistics.median(
+                    statistics.median(exported[workload][mode]) / statistics.median(local[workload]["off"])
+                    for local, exported in pairs
+                )
+            cells.append(f"{statistics.median(times) * 1e3:12.1f} ms {ratio - 1:+7.1%}")
         print(f"{label:28}{cells[0]:>24}{cells[1]:>32}")
     print(f"\nspans the collector received: {received:,}")
 

@@ -101,7 +101,10 @@ def test_a_run_log_holds_the_run_its_steps_model_and_tool_calls_as_spans(run_dir
     assert not any("gen_ai.tool.call.arguments" in span["attributes"] for span in record.spans)
     assert not any("gen_ai.input.messages" in span["attributes"] for span in record.spans)
     types = [event["type"] for event in record.events]
-    assert types[:2] == ["code", "tool_call"] and "action" in types and types[-1] == "final_answer"
+    assert types == ["code", "action", "code", "action", "final_answer"], "calls are in their step's record"
+    calls = [event["tool_calls"] for event in record.events if event["type"] == "action"]
+    assert calls[0][0]["arguments"] == {"a": 1, "b": 0} and "division by zero" in calls[0][0]["error"]
+    assert calls[1][0]["result"] == 2.0
     assert (
         record.result is not None and record.result["state"] == "success" and record.result["output"] == 2.0
     )

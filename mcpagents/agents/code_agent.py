@@ -3,10 +3,13 @@ a confined worker process, `PythonExecutor`)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any, Unpack
+
+import anyio
 
 from mcpagents.agents import prompts
 from mcpagents.agents.base import AgentOptions, MultiStepAgent
@@ -154,9 +157,10 @@ class CodeAgent(MultiStepAgent):
             catalog = disclosure.catalog()
             given: list[SandboxTool] = [*tools, catalog] if catalog is not None else [*tools]
             kept = _CodeSession(self.executor(given, self.executor_options), tools, disclosure)
-            await kept.executor.start()
+            kept.start_soon()  # while the model writes the first step's code
         run.state[_SESSION] = kept
         if run.additional_args:
+            await kept.ready()
             await kept.executor.define(additional_args=run.additional_args)
 
     async def end_run(self, run: RunContext) -> None:
@@ -181,6 +185,7 @@ class CodeAgent(MultiStepAgent):
         step.code = code
         run.emit(CodeAction(step.step_number, code))
         session: _CodeSession = run.state[_SESSION]
+        await session.ready()
         result = await session.executor.run(code)
         printed = observation(result)
         large = [
@@ -223,12 +228,29 @@ class _CodeSession:
         self.disclosure = disclosure
         self.shown = disclosure.shown_at_start()
         """The tools whose full stubs the model has been shown in this session."""
+        self._starting: asyncio.Task[None] | None = None
+
+    def start_soon(self) -> None:
+        """Start the executor in the background: `ready` waits for it (and raises what it raised)."""
+        self._starting = asyncio.get_running_loop().create_task(self.executor.start())
+
+    async def ready(self) -> None:
+        if self._starting is not None:
+            await asyncio.shield(self._starting)
+            self._starting = None
 
     def adopt(self, run: RunContext) -> None:
         for tool in self.tools:
             tool.run = run
 
     async def aclose(self) -> None:
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            starting.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait([starting])
+            if not starting.cancelled():
+                starting.exception()  # taken: how it ended no longer matters, the executor closes
         await self.executor.aclose()
 
 

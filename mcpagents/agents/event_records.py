@@ -41,16 +41,21 @@ EVENT_TYPES: dict[type, str] = {
 def event_record(event: AgentEvent) -> dict[str, Any]:
     """`event` as JSON data with its `type` first."""
     if isinstance(event, PlanningStep | ActionStep | FinalAnswerStep):
-        data = to_json(step_to_dict(event))
+        # JSON data (tool calls' arguments come as JSON, their results are kept as JSON data), but
+        # for the answer, which may be anything
+        data = step_to_dict(event)
+        for key in _GIVEN_VALUES.intersection(data):
+            data[key] = to_json(data[key])
         return {"type": data.pop("kind"), **data}
-    if isinstance(event, RunResult):
-        result = event.to_dict()
-        del result["messages"], result["steps"]  # the steps came as their own records
-        return {"type": "result", **to_json(result)}
+    if isinstance(event, RunResult):  # its steps came as their own records
+        return {"type": "result", **to_json(event.outcome())}
     kind = type(event)
     names = _FIELDS.get(kind) or _FIELDS.setdefault(kind, tuple(f.name for f in dataclasses.fields(event)))
     return {"type": EVENT_TYPES[kind], **{name: to_json(getattr(event, name)) for name in names}}
 
+
+_GIVEN_VALUES = frozenset({"final_answer", "output"})
+"""A step's values that may be anything (content objects, bytes): made JSON data like tool results."""
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 """Each event type's field names, found once (a run records thousands of events)."""

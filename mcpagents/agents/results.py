@@ -63,16 +63,22 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **self.outcome(),
+            "steps": [step_to_dict(step) for step in self.steps],
+            "messages": [message.to_dict() for message in self.messages],
+        }
+
+    def outcome(self) -> dict[str, Any]:
+        """How the run ended: `to_dict()` without the steps and messages."""
+        return {
             "output": self.output,
             "state": self.state,
             "error": self.error,
-            "steps": [step_to_dict(step) for step in self.steps],
             "token_usage": {
                 "input_tokens": self.token_usage.input_tokens,
                 "output_tokens": self.token_usage.output_tokens,
             },
             "timing": {"start": self.timing.start, "end": self.timing.end, "steps": list(self.timing.steps)},
-            "messages": [message.to_dict() for message in self.messages],
         }
 
     @classmethod

@@ -13,12 +13,14 @@ from typing import Any
 import anyio
 
 from mcpagents.agents.event_records import event_record
-from mcpagents.agents.results import AgentEvent, ModelDelta, RunResult
+from mcpagents.agents.results import AgentEvent, ModelDelta, RunResult, ToolCallFinished, ToolCallStarted
 from mcpagents.tracing import otel
 from mcpagents.tracing.run_log import RunLogWriter
 from mcpagents.tracing.settings import Tracing
 from mcpagents.tracing.spans import Span, SpanKind
 from mcpagents.tracing.trace_context import TraceParent, new_span_id, new_trace_id
+
+_NOT_LOGGED = (ModelDelta, ToolCallStarted, ToolCallFinished, RunResult)
 
 
 class RunTrace:
@@ -42,6 +44,9 @@ class RunTrace:
         settings = tracing.resolved()
         self.content = bool(settings.content)
         self._mirrored = otel.recording()  # asked once per run: the answer costs an environment lookup
+        self._made_current = self._mirrored or otel.has_current_span()
+        """Whether spans become OpenTelemetry's current span: only where something would read it (an
+        SDK, or a span around the run, such as the MCP SDK's span of the request being served)."""
         self._parent = parent
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "invoke_agent",
@@ -113,7 +118,10 @@ class RunTrace:
         It is OpenTelemetry's current span meanwhile, so MCP requests sent in it are its children."""
         span = self._start(name, kind, parent or self.run_span, dict(attributes or {}))
         try:
-            with otel.current(span):
+            if self._made_current:
+                with otel.current(span):
+                    yield span
+            else:
                 yield span
         except BaseException as error:
             span.fail(error)
@@ -156,9 +164,10 @@ class RunTrace:
         return attributes
 
     def record(self, event: AgentEvent) -> None:
-        """An event of the run, for the run log (the streamed deltas are in the steps; the result
-        comes last, with `finish`)."""
-        if self.log is None or isinstance(event, ModelDelta | RunResult):
+        """An event of the run, for the run log. Not the streamed deltas, nor a tool call's start and
+        result: the step's record holds them whole (and its spans, their timing); the result comes
+        last, with `finish`."""
+        if self.log is None or isinstance(event, _NOT_LOGGED):
             return
         record = event_record(event)
         record["time"] = time.time()

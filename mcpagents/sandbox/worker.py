@@ -94,9 +94,33 @@ class CappedText(io.TextIOBase):
         return text
 
 
+def confine_process() -> dict[str, Any]:
+    """The layers a worker takes before it is given its run (they do not depend on it): no
+    capabilities, and the seccomp filter. What each did, or why it could not, by layer name."""
+    return _applied(
+        [
+            ("process", lambda: f"pid {os.getpid()}, python -I, {confinement.drop_capabilities()}"),
+            ("seccomp", lambda: confinement.apply_seccomp(confinement.load_seccomp())),
+        ]
+    )
+
+
+def _applied(layers: Sequence[tuple[str, Callable[[], str]]]) -> dict[str, Any]:
+    """Each layer applied in turn: what it did, or why it could not, by name."""
+    applied: dict[str, Any] = {}
+    for name, apply in layers:
+        try:
+            applied[name] = {"ok": True, "detail": apply()}
+        except Exception as error:
+            applied[name] = {"ok": False, "detail": str(error) or type(error).__name__}
+    return applied
+
+
 class Worker:
-    def __init__(self, channel: WorkerChannel) -> None:
+    def __init__(self, channel: WorkerChannel, layers: dict[str, Any]) -> None:
         self.channel = channel
+        self.layers = layers
+        """The layers it took before its run (`confine_process`); `set_up` adds the run's own."""
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         self.reserved: dict[str, Any] = {}
         self.output_limit = 20_000
@@ -132,49 +156,29 @@ class Worker:
     # -- setting up --------------------------------------------------------------------------------
 
     def set_up(self, setup: dict[str, Any]) -> dict[str, Any]:
+        """The run's own layers, after the modules it needs are loaded (Landlock would stop a heavy
+        library loading its shared objects later); a module that will not import is reported when
+        the code imports it."""
         self.output_limit = self.stdout.limit = self.stderr.limit = int(
             setup.get("output_limit", self.output_limit)
         )
-        layers: dict[str, Any] = {}
-        try:
-            layers["process"] = {
-                "ok": True,
-                "detail": f"pid {os.getpid()}, python -I, {confinement.drop_capabilities()}",
-            }
-        except confinement.LayerUnavailable as error:
-            layers["process"] = {"ok": False, "detail": str(error)}
         for module in setup.get("preimport", []):
-            # Before the layers, which would stop a heavy library loading its shared objects later;
-            # a module that will not import is reported when the code imports it.
             with suppress(Exception):
                 importlib.import_module(module)
         limits = setup.get("limits", {})
-        try:
-            seccomp: Any = confinement.load_seccomp()
-        except confinement.LayerUnavailable as error:
-            seccomp = error
-        steps: list[tuple[str, Callable[[], str]]] = [
-            (
-                "rlimits",
-                lambda: confinement.apply_rlimits(
-                    limits["memory_bytes"], limits["file_bytes"], limits["open_files"]
+        run_layers = _applied(
+            [
+                (
+                    "rlimits",
+                    lambda: confinement.apply_rlimits(
+                        limits["memory_bytes"], limits["file_bytes"], limits["open_files"]
+                    ),
                 ),
-            ),
-            ("landlock", lambda: confinement.apply_landlock(setup["read_paths"], setup["write_paths"])),
-            (
-                "seccomp",
-                lambda: (
-                    _raise(seccomp) if isinstance(seccomp, Exception) else confinement.apply_seccomp(seccomp)
-                ),
-            ),
-        ]
-        for name, apply in steps:
-            try:
-                layers[name] = {"ok": True, "detail": apply()}
-            except Exception as error:
-                layers[name] = {"ok": False, "detail": str(error) or type(error).__name__}
+                ("landlock", lambda: confinement.apply_landlock(setup["read_paths"], setup["write_paths"])),
+            ]
+        )
         self.reserved = self._tools(setup.get("tools", []))
-        return layers
+        return self.layers | run_layers
 
     def _tools(self, specs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         names: dict[str, Any] = {spec["python_name"]: self._stub(spec) for spec in specs}
@@ -324,10 +328,6 @@ class Worker:
         tree.body.pop()
         exec(compile(tree, _FILENAME, "exec"), self.namespace)
         return eval(compile(ast.Expression(last.value), _FILENAME, "eval"), self.namespace)
-
-
-def _raise(error: Exception) -> str:
-    raise error
 
 
 def _done_frame(result: dict[str, Any]) -> bytes:

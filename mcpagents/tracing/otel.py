@@ -83,12 +83,17 @@ def recording() -> bool:
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
+def has_current_span() -> bool:
+    """Whether a span is OpenTelemetry's current one (the program's, or the MCP SDK's)."""
+    return bool(trace.get_current_span().get_span_context().is_valid)
+
+
 def start(span: Span, parent: Span | TraceParent | None) -> None:
     """Start `span`'s OpenTelemetry twin (only when an SDK is set up: see `recording`); when it
     records, `span` takes its ids."""
     if isinstance(parent, Span) and parent.native is not None:
         context = trace.set_span_in_context(parent.native)
-    elif trace.get_current_span().get_span_context().is_valid:
+    elif has_current_span():
         context = None  # the SDK's span of the request being served, or the program's own
     elif parent is not None:
         remote = trace.SpanContext(
@@ -130,7 +135,7 @@ def current(span: Span) -> Iterator[None]:
     """`span` as OpenTelemetry's current span: the MCP SDK's request spans become its children, and
     the trace context it puts in their `_meta` is this span's."""
     native = span.native
-    if native is None and not trace.get_current_span().get_span_context().is_valid:
+    if native is None and not has_current_span():
         yield  # the SDK puts no trace context in `_meta`: this span's, put there by the caller, stays
         return
     if native is None:  # still the parent of what the SDK sends: it injects the current span's context

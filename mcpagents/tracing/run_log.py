@@ -2,8 +2,9 @@
 
 A file is `<run dir>/<YYYYmmdd-HHMMSS>-<run id>.jsonl`: a `run` header (agent, model, task, trace
 id, the chain of agents that called it), then the run's events as `event_record` writes them (each
-with its `time`; not the model's streamed deltas, which the steps hold whole), its spans as they end,
-and the `result` last. A run still going has no `result` yet.
+with its `time`; not the model's streamed deltas, nor each tool call's start and result: the step's
+record holds them whole, and the call's span its timing), its spans as they end, and the `result`
+last. A run still going has no `result` yet.
 
 The folder is the user's own (0700, files 0600): events hold tasks, code, arguments and results.
 Each file stops taking events at `MAX_RUN_BYTES` (the spans and result still go in), and the oldest
@@ -20,6 +21,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import pydantic_core
 
 from mcpagents.logs import state_dir
 
@@ -44,7 +47,7 @@ class RunLogWriter:
     def __init__(self, directory: Path, header: Mapping[str, Any]) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(header["started"]))
         self.path = directory / f"{stamp}-{header['run_id']}.jsonl"
-        self._stream: IO[str] | None = None
+        self._stream: IO[bytes] | None = None
         self._size = 0
         self._full = False
         try:
@@ -53,7 +56,7 @@ class RunLogWriter:
                 prune(directory)
                 RunLogWriter._unpruned = 0
             descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._stream = os.fdopen(descriptor, "w", encoding="utf-8")
+            self._stream = os.fdopen(descriptor, "wb")
         except OSError:
             return
         self.write(header)
@@ -62,7 +65,7 @@ class RunLogWriter:
     def write(self, record: Mapping[str, Any]) -> None:
         if self._stream is None:
             return
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        line = _json_line(record)
         self._size += len(line)
         try:
             self._stream.write(line)
@@ -90,6 +93,15 @@ class RunLogWriter:
         if stream is not None:
             with suppress(OSError):
                 stream.close()
+
+
+def _json_line(record: Mapping[str, Any]) -> bytes:
+    """`record` as a line of UTF-8 JSON; what JSON has no type for becomes its text. pydantic-core's
+    encoder (already loaded by the MCP SDK) takes a fifth of the standard library's time."""
+    try:
+        return pydantic_core.to_json(record, fallback=str) + b"\n"
+    except (pydantic_core.PydanticSerializationError, ValueError):  # bytes that are not UTF-8, say
+        return json.dumps(record, separators=(",", ":"), default=str).encode() + b"\n"
 
 
 def prune(directory: Path, max_bytes: int = MAX_DIR_BYTES) -> None:

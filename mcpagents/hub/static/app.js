@@ -139,7 +139,20 @@ function block(kind, title, ...body) {
   return el("div", { class: `record ${kind}` }, el("div", { class: "record-title", text: title }), body);
 }
 
-/** The view of one record; `live` holds what streams within a step (the model's text). */
+/** A tool call (a `tool_call` event, or one of a step record's `tool_calls`). */
+function callView(call) {
+  return block("tool", `Tool call: ${call.name}`, el("pre", { class: "value", text: json(call.arguments) }));
+}
+
+/** A tool call's outcome (a `tool_result` event, or one of a step record's `tool_calls`). */
+function resultView(call) {
+  return call.error
+    ? block("tool error", `Tool error: ${call.name}`, el("pre", { class: "value", text: call.error }))
+    : block("tool", `Tool result: ${call.name}`, valueView(call.result));
+}
+
+/** The view of one record; `live` holds what streams within a step (the model's text, whether
+ * its tool calls came as events). */
 function recordView(record, live = {}) {
   switch (record.type) {
     case "model_delta": {
@@ -154,15 +167,14 @@ function recordView(record, live = {}) {
     case "code":
       return block("code", `Code (step ${record.step_number})`, el("pre", { class: "value", text: record.code }));
     case "tool_call":
-      return block("tool", `Tool call: ${record.name}`, el("pre", { class: "value", text: json(record.arguments) }));
+      live.streamedCalls = true;
+      return callView(record);
     case "tool_progress": {
       const total = record.total ? `/${record.total}` : "";
       return el("div", { class: "record progress", text: `${record.name} ${record.progress}${total} ${record.message || ""}` });
     }
     case "tool_result":
-      return record.error
-        ? block("tool error", `Tool error: ${record.name}`, el("pre", { class: "value", text: record.error }))
-        : block("tool", `Tool result: ${record.name}`, valueView(record.result));
+      return resultView(record);
     case "sampling":
       return el("div", { class: "record progress", text: `${record.server} had the model complete a prompt` });
     case "server_message": {
@@ -176,16 +188,23 @@ function recordView(record, live = {}) {
     case "action": {
       const streamed = live.outputStep === record.step_number;
       live.output = null;
+      // A run log keeps a step's calls in its record only: shown here unless they came as events.
+      const calls = live.streamedCalls ? [] : record.tool_calls.flatMap((call) => [callView(call), resultView(call)]);
+      live.streamedCalls = false;
       const tokens = record.usage ? record.usage.input_tokens + record.usage.output_tokens : 0;
       const title = `Step ${record.step_number} · ${seconds(record.duration)} · ${tokens} tokens`;
       const shown = record.model_output && !streamed && !record.tool_calls.length && !record.code;
-      return block(
+      const step = block(
         record.error ? "step error" : "step",
         title,
         shown ? el("pre", { class: "value", text: record.model_output }) : null,
         record.error ? el("pre", { class: "value", text: record.error }) : null,
         (record.observations_images || []).map(imageOf),
       );
+      if (!calls.length) return step;
+      const views = document.createDocumentFragment();
+      views.append(...calls, step);
+      return views;
     }
     case "final_answer":
       return block("answer", "Final answer", valueView(record.output));
