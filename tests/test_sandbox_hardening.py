@@ -209,6 +209,59 @@ async def test_code_can_act_on_no_process_but_its_own(mode: str, victim: subproc
     assert victim.poll() is None
 
 
+def spare_of(worker: int) -> int:
+    """The child the worker's zygote forked ahead for the next run (waited for: it is forked just after
+    the worker is handed its run)."""
+    zygote = parent_of(worker)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = {
+            int(pid)
+            for task in Path(f"/proc/{zygote}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        }
+        if spares := children - {worker}:
+            return spares.pop()
+        time.sleep(0.01)
+    raise AssertionError(f"the zygote {zygote} forked no spare")
+
+
+def pid_inside(pid: int) -> int:
+    """`pid` as its own PID namespace numbers it (the sandbox's, in sandbox mode)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("NSpid:"):
+            return int(line.split()[-1])
+    return pid
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_code_cannot_reach_the_worker_forked_for_the_next_run(mode: str) -> None:
+    async with executor_for(mode=mode) as executor:
+        assert executor.pid is not None
+        spare = spare_of(executor.pid)
+        attempts = (
+            TRYING
+            + f"""
+import resource, signal
+pid = {pid_inside(spare)}
+print(json.dumps([
+    tried(lambda: os.kill(pid, signal.SIGKILL)),
+    tried(lambda: os.kill(pid, signal.SIGSTOP)),
+    tried(lambda: resource.prlimit(pid, resource.RLIMIT_NOFILE, (3, 3))),
+    tried(lambda: os.setpriority(os.PRIO_PROCESS, pid, 19)),
+    tried(lambda: syscall(434, pid, 0)),  # pidfd_open
+]))
+"""
+        )
+        result = await executor.run(attempts)
+        assert result.error is None, result.error
+        assert all(outcome in (1, 3) for outcome in json.loads(result.stdout)), result.stdout  # EPERM, ESRCH
+    assert thread_states(spare) <= {"S"}, "the spare still waits for its run, untouched"
+    async with executor_for(mode=mode) as second:
+        assert second.pid == spare, "the next run took it"
+        assert (await second.run("final_answer(6 * 7)")).final_answer == 42
+
+
 async def test_a_crippled_zygote_is_replaced() -> None:
     async with executor_for() as first:
         assert first.pid is not None

@@ -275,7 +275,7 @@ class _ObservedTool:
         assert step is not None, "tools are called while a step runs"
         record = ToolCallRecord(self.name, dict(arguments))
         step.tool_calls.append(record)
-        self.run.emit(ToolCallStarted(step.step_number, self.name, dict(arguments)))
+        self.run.emit(ToolCallStarted(step.step_number, self.name, record.arguments))
 
         def progress(report: Progress) -> None:
             self.run.emit(

@@ -132,6 +132,8 @@ class Connection:
         self._owner_started = False
         self._handling = 0
         self._handled = anyio.Event()
+        self._subscriptions = 0
+        """List-change subscriptions (2026-07-28) open now: their events arrive on a stream of their own."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -450,10 +452,12 @@ class Connection:
     async def settled(self) -> None:
         """Wait until the list changes announced so far are handled.
 
-        A call that made its server change its tools returns only after the collection shows them;
-        the one checkpoint lets a subscription stream deliver an event that arrived with the answer.
+        A call that made its server change its tools returns only after the collection shows them.
+        A notification that came before the answer is being handled already; an event on a
+        subscription stream gets one checkpoint to be delivered (the answer came on another stream).
         """
-        await anyio.lowlevel.checkpoint()
+        if self._subscriptions:
+            await anyio.lowlevel.checkpoint()
         if self._handling:
             await self._handled.wait()
 
@@ -474,9 +478,13 @@ class Connection:
                 tools_list_changed=tools, resources_list_changed=resources, prompts_list_changed=prompts
             )
             async with listening as subscription:
-                async for event in subscription:
-                    if kind := _MODERN_LIST_CHANGES.get(type(event)):
-                        self._list_changed(kind)
+                self._subscriptions += 1
+                try:
+                    async for event in subscription:
+                        if kind := _MODERN_LIST_CHANGES.get(type(event)):
+                            self._list_changed(kind)
+                finally:
+                    self._subscriptions -= 1
         except (ListenNotSupportedError, SubscriptionLost, MCPError, TimeoutError) as error:
             self.log.note(f"list-change subscription ended: {error}")
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from mcpagents.sandbox import protocol
 
+_READ_SIZE = 65_536
+
 
 class WorkerChannel:
     def __init__(self, fd: int) -> None:
@@ -25,6 +27,9 @@ class WorkerChannel:
         self._results: dict[int, dict[str, Any]] = {}
         self._commands: deque[dict[str, Any]] = deque()
         self._closed: BaseException | None = None
+        self._unread = bytearray()
+        """Bytes read from the socket but not yet taken: a frame is read whole, with the next one
+        if it came along, in one system call rather than one for its length and one for its body."""
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_raw(protocol.encode(message))
@@ -74,10 +79,12 @@ class WorkerChannel:
                 self._state.notify_all()
 
     def _read_exactly(self, size: int) -> bytes:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = os.read(self.fd, size - len(chunks))
+        """`size` bytes (only the thread whose turn it is to read calls this)."""
+        while len(self._unread) < size:
+            chunk = os.read(self.fd, max(size - len(self._unread), _READ_SIZE))
             if not chunk:
                 raise EOFError("the host closed the channel")
-            chunks += chunk
-        return bytes(chunks)
+            self._unread += chunk
+        taken = bytes(self._unread[:size])
+        del self._unread[:size]
+        return taken
