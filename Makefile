@@ -30,6 +30,7 @@ bench: $(VENV)/.bench $(PEERS)
 	$(BIN)/python bench/local_model.py
 	$(BIN)/python bench/executor.py
 	$(BIN)/python bench/agents.py
+	$(BIN)/python bench/call_path.py
 	$(BIN)/python bench/tracing.py
 	$(BIN)/python bench/prompt_size.py
 	$(BIN)/python bench/prompt_build.py
