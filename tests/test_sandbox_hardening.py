@@ -210,20 +210,26 @@ async def test_code_can_act_on_no_process_but_its_own(mode: str, victim: subproc
 
 
 def spare_of(worker: int) -> int:
-    """The child the worker's zygote forked ahead for the next run (waited for: it is forked just after
-    the worker is handed its run)."""
+    """The child the worker's zygote forked ahead for the next run: the one forked after the worker
+    (the zygote may still hold earlier runs' workers, frozen, on their way out). Waited for: it is
+    forked just after the worker is handed its run."""
     zygote = parent_of(worker)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        children = {
+        children = [
             int(pid)
             for task in Path(f"/proc/{zygote}/task").iterdir()
             for pid in (task / "children").read_text().split()
-        }
-        if spares := children - {worker}:
-            return spares.pop()
+        ]
+        if later := [pid for pid in children if started_at(pid) > started_at(worker)]:
+            return max(later, key=started_at)
         time.sleep(0.01)
     raise AssertionError(f"the zygote {zygote} forked no spare")
+
+
+def started_at(pid: int) -> tuple[int, int]:
+    """When `pid` started, in clock ticks since boot (its pid breaks a tie: pids grow)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]), pid
 
 
 def pid_inside(pid: int) -> int:

@@ -113,29 +113,29 @@ class Zygote:
     def hand_over(self, worker_fd: int, request: dict[str, Any]) -> int:
         """Give the run to the spare (forked now if there is none, or if it lacks a module the run
         needs) and return its pid."""
-        for module in request.get("preimport", []):
+        preimport = request.get("preimport", [])
+        for module in preimport:
             with suppress(Exception):  # loaded once here, shared by every later child
                 importlib.import_module(module)
         spare, self.spare = self.spare, None
-        if spare is not None and not spare.modules.issuperset(request.get("preimport", [])):
+        if spare is not None and not spare.modules.issuperset(preimport):
             self.discard(spare)
             spare = None
-        for attempt in range(2):
-            spare = spare or self.fork_spare()
-            try:
-                socket.send_fds(spare.socket, [MARKER], [worker_fd])
-                spare.socket.sendall(protocol.encode(request))
-                self.unannounced.discard(spare.pid)
-                return spare.pid
-            except OSError:  # it died while it waited: another one, once
-                self.discard(spare)
-                spare = None
-                if attempt:
-                    raise
-            finally:
-                if spare is not None:
-                    spare.socket.close()
-        raise AssertionError("unreachable")
+        try:
+            return self.assign(spare or self.fork_spare(), worker_fd, request)
+        except OSError:  # it died while it waited: another one, once
+            return self.assign(self.fork_spare(), worker_fd, request)
+
+    def assign(self, spare: Spare, worker_fd: int, request: dict[str, Any]) -> int:
+        try:
+            socket.send_fds(spare.socket, [MARKER], [worker_fd])
+            spare.socket.sendall(protocol.encode(request))
+        except OSError:
+            self.discard(spare)
+            raise
+        spare.socket.close()
+        self.unannounced.discard(spare.pid)
+        return spare.pid
 
     def fork_spare(self) -> Spare:
         ours, its = socket.socketpair()
