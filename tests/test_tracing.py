@@ -26,6 +26,7 @@ from mcpagents import (
     load_spec,
     tool,
 )
+from mcpagents.tracing import run_log
 from mcpagents.tracing.run_log import RunRecord, list_runs, prune, read_run
 from tests.conftest import CALC_SERVER, MCPAGENTS, serving_spec
 from tests.scripts import call, code
@@ -268,6 +269,39 @@ def test_spans_go_to_an_otlp_collector_in_one_trace_with_the_sdks_mcp_spans(tmp_
     )
     child_step = next(span for span in spans if span["span_id"] == child_tool["parent_id"])
     assert child_step["name"] == "step 1" and child_step["parent_id"] == child_run["span_id"]
+
+
+def test_a_run_file_is_made_when_the_run_ends_or_once_it_has_run_a_while(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(seen: list[list[dict[str, Any]]]) -> None:
+        def look(step: object) -> None:  # after each step: what a reader of the folder finds
+            files = list(run_dir.glob("*.jsonl"))
+            seen.append([json.loads(line) for line in files[0].read_text().splitlines()] if files else [])
+
+        model = ScriptedModel([call("divide", a=6, b=3), call("final_answer", answer="2")])
+        with ToolCallingAgent([divide], model, verbosity_level=0, step_callbacks=[look]) as agent:
+            assert agent.run("Divide 6 by 3.") == "2"
+
+    short: list[list[dict[str, Any]]] = []
+    run(short)
+    assert short == [[], []], "a short run's lines wait for its end"
+    record = only_run(run_dir)
+    assert record.result is not None and [event["type"] for event in record.events] == [
+        "action",
+        "action",
+        "final_answer",
+    ]
+
+    for path in run_dir.glob("*.jsonl"):
+        path.unlink()
+    monkeypatch.setattr(run_log, "BUFFER_SECONDS", 0.0)  # a run that has gone on long enough
+    followed: list[list[dict[str, Any]]] = []
+    run(followed)
+    first_step = [line["type"] for line in followed[0]]
+    assert first_step[0] == "run" and "action" in first_step, "the file is there, the first step in it"
+    assert all(line["type"] != "result" for lines in followed for line in lines), "while the run goes on"
+    assert only_run(run_dir).result is not None
 
 
 def test_old_run_logs_are_pruned_to_the_cap(tmp_path: Path) -> None:

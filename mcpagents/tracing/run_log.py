@@ -4,7 +4,8 @@ A file is `<run dir>/<YYYYmmdd-HHMMSS>-<run id>.jsonl`: a `run` header (agent, m
 id, the chain of agents that called it), then the run's events as `event_record` writes them (each
 with its `time`; not the model's streamed deltas, nor each tool call's start and result: the step's
 record holds them whole, and the call's span its timing), its spans as they end, and the `result`
-last. A run still going has no `result` yet.
+last. The file is made when the run ends, or once it has run a second; a run still going has no
+`result` yet.
 
 The folder is the user's own (0700, files 0600): events hold tasks, code, arguments and results.
 Each file stops taking events at `MAX_RUN_BYTES` (the spans and result still go in), and the oldest
@@ -25,10 +26,13 @@ from typing import IO, Any
 import pydantic_core
 
 from mcpagents.logs import state_dir
+from mcpagents.tracing.file_maker import file_maker
 
 RUN_DIR_VARIABLE = "MCPAGENTS_RUN_DIR"
 MAX_RUN_BYTES = 10_000_000
 MAX_DIR_BYTES = 200_000_000
+BUFFER_SECONDS = 1.0
+"""How long a run's lines may wait in memory before its file is made."""
 _PRUNE_AFTER = 10_000_000
 """Bytes a process writes between two looks at the folder's size (which reads every file's size: a
 served agent answering many short calls must not pay that per run)."""
@@ -40,37 +44,40 @@ def default_run_dir() -> Path:
 
 
 class RunLogWriter:
-    """Writes one run's file. Best effort: a log that cannot be written never fails the run."""
+    """Writes one run's file. Best effort: a log that cannot be written never fails the run.
+
+    A run's lines wait in memory until it ends, or until it has run `BUFFER_SECONDS` (then the file
+    is made, and each step's lines reach it as the step ends, for whoever follows the run). A run
+    that ended first has its file made in one go, off the event loop (`file_maker`): a served
+    agent answering many short calls does not make files between requests."""
 
     _unpruned: int | None = None  # bytes this process wrote since it last pruned (None: never did)
 
     def __init__(self, directory: Path, header: Mapping[str, Any]) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(header["started"]))
+        self.directory = directory
         self.path = directory / f"{stamp}-{header['run_id']}.jsonl"
         self._stream: IO[bytes] | None = None
+        self._waiting: list[bytes] | None = []
+        """The lines not yet in the file (None once they go straight there, or nowhere)."""
+        self._started = time.monotonic()
         self._size = 0
         self._full = False
-        try:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if RunLogWriter._unpruned is None or RunLogWriter._unpruned > _PRUNE_AFTER:
-                prune(directory)
-                RunLogWriter._unpruned = 0
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._stream = os.fdopen(descriptor, "wb")
-        except OSError:
-            return
         self.write(header)
-        self.flush()
 
     def write(self, record: Mapping[str, Any]) -> None:
-        if self._stream is None:
-            return
         line = _json_line(record)
+        if self._waiting is not None:
+            self._waiting.append(line)
+        elif self._stream is not None:
+            try:
+                self._stream.write(line)
+            except OSError:
+                self.close()
+                return
+        else:
+            return
         self._size += len(line)
-        try:
-            self._stream.write(line)
-        except OSError:
-            self.close()
 
     def event(self, record: Mapping[str, Any]) -> None:
         """An event of the run, unless the file has taken its share."""
@@ -82,17 +89,47 @@ class RunLogWriter:
             self.write({"type": "truncated", "time": time.time(), "after_bytes": self._size})
 
     def flush(self) -> None:
+        if self._waiting is not None and time.monotonic() - self._started >= BUFFER_SECONDS:
+            self._open()
         if self._stream is not None:
             with suppress(OSError):
                 self._stream.flush()
 
     def close(self) -> None:
+        if self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
+            file_maker.put(lambda: self._make(waiting))
+            return
         stream, self._stream = self._stream, None
         RunLogWriter._unpruned = (RunLogWriter._unpruned or 0) + self._size
         self._size = 0
         if stream is not None:
             with suppress(OSError):
                 stream.close()
+
+    def _make(self, lines: list[bytes]) -> None:
+        """Make the whole file at once (on the file maker's thread)."""
+        self._waiting = lines
+        with suppress(OSError):  # a file that cannot be made is not kept: the run is not failed
+            self._open()
+            self.close()
+
+    def _open(self) -> None:
+        """Make the file and write the lines waiting for it (none are kept if it cannot be made)."""
+        waiting, self._waiting = self._waiting or [], None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if RunLogWriter._unpruned is None or RunLogWriter._unpruned > _PRUNE_AFTER:
+                prune(self.directory)
+                RunLogWriter._unpruned = 0
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            return
+        self._stream = os.fdopen(descriptor, "wb")
+        try:
+            self._stream.write(b"".join(waiting))
+        except OSError:
+            self.close()
 
 
 def _json_line(record: Mapping[str, Any]) -> bytes:
@@ -148,6 +185,7 @@ class RunRecord:
 def list_runs(directory: Path | None = None, limit: int = 200) -> list[RunSummary]:
     """The latest `limit` runs, newest first."""
     folder = directory or default_run_dir()
+    file_maker.wait()  # the runs this process ended are on disk
     try:
         files = sorted(folder.glob("*.jsonl"), reverse=True)[:limit]
     except OSError:
@@ -162,6 +200,7 @@ def list_runs(directory: Path | None = None, limit: int = 200) -> list[RunSummar
 def read_run(run_id: str, directory: Path | None = None) -> RunRecord:
     """The run `run_id` (or the only one whose id starts with it); KeyError if there is none."""
     folder = directory or default_run_dir()
+    file_maker.wait()
     matches = [path for path in folder.glob("*.jsonl") if path.stem.split("-", 2)[-1].startswith(run_id)]
     if len(matches) != 1 or not run_id:
         found = "no run" if not matches else f"{len(matches)} runs"
