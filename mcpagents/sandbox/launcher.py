@@ -151,7 +151,7 @@ class ZygoteProcess:
                 marker, fds, _, _ = socket.recv_fds(self._control, 1, 1)
                 if not marker:
                     break
-                message = protocol.read_frame(self._read_exactly)
+                message = protocol.receive_frame(self._control)
                 if message.get("type") == "forked":
                     self._forked(message, fds[0] if fds else None)
                 else:
@@ -196,15 +196,6 @@ class ZygoteProcess:
         tail = self.log.tail(6)
         said = f"; it said:\n{tail}" if tail else ""
         return f"the worker zygote {status} (log: {self.log.path}){said}"
-
-    def _read_exactly(self, size: int) -> bytes:
-        data = bytearray()
-        while len(data) < size:
-            chunk = self._control.recv(size - len(data))
-            if not chunk:
-                raise EOFError
-            data += chunk
-        return bytes(data)
 
 
 def _settle(future: concurrent.futures.Future[T], outcome: T | BaseException) -> bool:

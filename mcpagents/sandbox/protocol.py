@@ -6,6 +6,7 @@ Standard library only: the worker imports this before it is confined.
 from __future__ import annotations
 
 import json
+import socket
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -50,3 +51,18 @@ def decode(body: bytes) -> dict[str, Any]:
 def read_frame(read_exactly: Callable[[int], bytes]) -> dict[str, Any]:
     """One frame, from a function that returns exactly `n` bytes (or raises EOFError)."""
     return decode(read_exactly(frame_length(read_exactly(HEADER.size))))
+
+
+def receive_frame(source: socket.socket) -> dict[str, Any]:
+    """One frame from a blocking socket (EOFError once it is closed)."""
+
+    def read_exactly(size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            chunk = source.recv(size - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return bytes(data)
+
+    return read_frame(read_exactly)

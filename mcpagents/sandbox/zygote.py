@@ -78,7 +78,7 @@ class Zygote:
         marker, fds, _, _ = socket.recv_fds(self.control, 1, 1)
         if not marker:
             return False
-        message = protocol.read_frame(self._read_exactly)
+        message = protocol.receive_frame(self.control)
         if message.get("type") == "fork":
             self.answer_fork(message, fds)
         elif message.get("type") == "kill":
@@ -182,7 +182,7 @@ class Zygote:
         marker, fds, _, _ = socket.recv_fds(assignment, 1, 1)
         if not marker or not fds:
             os._exit(0)  # never given a run: the zygote closed or discarded it
-        request = protocol.read_frame(lambda size: _read_exactly(assignment, size))
+        request = protocol.receive_frame(assignment)
         assignment.close()
         os.environ.clear()
         os.environ.update(request.get("environment", {}))
@@ -211,19 +211,6 @@ class Zygote:
     def send(self, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
         socket.send_fds(self.control, [MARKER], list(fds))
         self.control.sendall(protocol.encode(message))
-
-    def _read_exactly(self, size: int) -> bytes:
-        return _read_exactly(self.control, size)
-
-
-def _read_exactly(source: socket.socket, size: int) -> bytes:
-    data = bytearray()
-    while len(data) < size:
-        chunk = source.recv(size - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return bytes(data)
 
 
 def main() -> None:
