@@ -111,6 +111,28 @@ def test_a_run_log_holds_the_run_its_steps_model_and_tool_calls_as_spans(run_dir
     )
 
 
+def test_every_span_lies_within_its_parent_and_the_answer_from_memory_hangs_under_the_run(
+    run_dir: Path,
+) -> None:
+    """Out of steps, the model is asked for its best answer after the last step ended: its call is
+    the run's child, not the ended step's."""
+    model = ScriptedModel(["1. Divide.", code("x = divide(a=1, b=2)"), "The answer is 0.5."])
+    options: dict[str, Any] = {"max_steps": 1, "planning_interval": 1, "verbosity_level": 0}
+    with CodeAgent([divide], model, name="divider", **options) as agent:
+        agent.run("Divide.")
+    record = only_run(run_dir)
+    assert record.result is not None and record.result["state"] == "max_steps_reached"
+    spans = {span["span_id"]: span for span in record.spans}
+    run_span = spans_by_name(record)["invoke_agent divider"]
+    parents = [spans[span["parent_id"]]["name"] for span in record.spans if span["name"] == "chat scripted"]
+    assert parents == ["plan", "step 1", "invoke_agent divider"], "plan, step, then the answer from memory"
+    for span in record.spans:
+        if span["parent_id"] is not None:
+            parent = spans[span["parent_id"]]
+            assert parent["start"] <= span["start"] <= span["end"] <= parent["end"], (span, parent)
+    assert run_span["end"] == max(span["end"] for span in record.spans)
+
+
 def test_content_goes_into_spans_only_when_asked_and_the_log_can_be_turned_off(
     run_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -573,19 +573,17 @@ class MultiStepAgent(ABC):
         and its output."""
         for number in range(1, limit + 1):
             if self.planning_interval and (number == 1 or (number - 1) % self.planning_interval == 0):
-                with run.trace.span("plan", attributes={"mcpagents.step.number": number}) as run.step_span:
+                with run.step_span_of("plan", number):
                     plan = await self._plan(run, number)
                 await self._record(run, plan)
                 if run.budget.spent() is not None:
                     break
             step = run.step = ActionStep(number, started=time.time())
-            with run.trace.span(
-                f"step {number}", attributes={"mcpagents.step.number": number}
-            ) as run.step_span:
+            with run.step_span_of(f"step {number}", number) as span:
                 await self._take_step(step, run)
                 output = await self._accept(step, run.memory) if step.is_final_answer else None
                 if step.error:
-                    run.step_span.fail(step.error)
+                    span.fail(step.error)
             await self._record(run, step)
             if step.is_final_answer:
                 return "success", output

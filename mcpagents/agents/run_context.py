@@ -57,7 +57,8 @@ class RunContext:
         self.trace = trace
         """The run's spans and run log."""
         self.step_span: Span | None = None
-        """The span of the step (or plan) under way: its model and tool calls are its children."""
+        """The span of the step (or plan) under way: its model and tool calls are its children.
+        None between steps: a call made then (the final answer from memory) hangs under the run."""
         self.state: dict[str, Any] = {}
         """What the agent type keeps for this run."""
         self.console: AgentConsole = agent.console_for_run()
@@ -117,6 +118,16 @@ class RunContext:
             self.trace.model_call(span, messages, response)
         self.budget.count_tokens(response.usage)
         return response
+
+    @contextmanager
+    def step_span_of(self, name: str, number: int) -> Iterator[Span]:
+        """The span of step (or plan) `number`, the parent of the calls made until it ends."""
+        with self.trace.span(name, attributes={"mcpagents.step.number": number}) as span:
+            self.step_span = span
+            try:
+                yield span
+            finally:
+                self.step_span = None
 
     @contextmanager
     def tool_call(
