@@ -1,6 +1,7 @@
 """`mcpagents ui` as the tests start it: a real process in a scratch home, with the hub's test specs
-(tests/data/hub), a Cursor config holding a calculator and a server that cannot start, and a run folder
-holding two logged runs of one trace."""
+(tests/data/hub), a Cursor config holding a calculator and a server that cannot start, Claude Code's
+calculator for the hub's folder (and a server for another folder), and a run folder holding two logged
+runs of one trace."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def running_hub(folder: Path) -> Iterator[Hub]:
     (home / ".cursor").mkdir(parents=True)
     servers = {"calc": {"builtin": "calculator"}, "broken": {"command": BROKEN_COMMAND}}
     (home / ".cursor" / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    # Claude Code's "local" servers: those of each project folder, in ~/.claude.json among its other keys.
+    projects = {str(folder): {"mcpServers": {"local-calc": {"builtin": "calculator"}}}}
+    projects["/elsewhere"] = {"mcpServers": {"elsewhere": {"command": BROKEN_COMMAND}}}
+    (home / ".claude.json").write_text(json.dumps({"numStartups": 3, "projects": projects}))
     shutil.copytree(DATA / "runs", run_dir)
     env = {name: value for name, value in os.environ.items() if not name.startswith(("MCPAGENTS_", "XDG_"))}
     env |= {"HOME": str(home), "MCPAGENTS_RUN_DIR": str(run_dir)}

@@ -158,6 +158,11 @@ def test_configured_servers_are_listed_opened_and_called(hub: Hub, api: httpx2.C
     servers = {server["name"]: server for server in api.get("/servers").json()}
     assert servers["calc"]["source"] == f"Cursor: {hub.home / '.cursor' / 'mcp.json'}"
     assert servers["calculator"]["source"].startswith("agent helper: ")
+    claude_code = hub.home / ".claude.json"
+    assert servers["local-calc"]["source"] == f"Claude Code (local): {claude_code}, {hub.home.parent}"
+    assert "elsewhere" not in servers, "another folder's servers are not this one's"
+    local = api.get(f"/servers/{servers['local-calc']['id']}").json()
+    assert local["connected"] is True and "multiply" in {tool["name"] for tool in local["tools"]}
     calc = servers["calc"]["id"]
 
     opened = api.get(f"/servers/{calc}").json()

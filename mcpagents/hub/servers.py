@@ -1,6 +1,7 @@
 """The MCP servers the hub page lists and lets a person try: those configured in Claude Desktop,
-VS Code, Cursor and Claude Code (user files, and the project files of the folder the hub started in),
-in config files given, and in the agent specs served.
+VS Code, Cursor and Claude Code (user files, the project files of the folder the hub started in, and
+Claude Code's entries for that folder in ~/.claude.json), in config files given, and in the agent
+specs served.
 
 The configs are read once, when the hub starts; a server starts only when the page opens it, and
 stays open until the hub stops, so that its tools can be called by hand. A server that cannot start
@@ -65,19 +66,25 @@ class ConfiguredEntry:
 def discover(
     specs: Sequence[AgentSpec] = (), config_files: Sequence[Path] = (), *, folder: Path | None = None
 ) -> list[ConfiguredEntry]:
-    """Every server configured for the hosts (user files, and `folder`'s project files: the current
-    folder by default), in `config_files` and in `specs`, in that order."""
+    """Every server configured for the hosts (user files, `folder`'s project files and Claude Code's
+    entries for `folder`: the current folder by default), in `config_files` and in `specs`, in that
+    order."""
     folder = folder or Path.cwd()
     sources: list[tuple[str, Path]] = [(HOST_TITLES[host], default_config_path(host)) for host in HOSTS]
     sources += [(title, folder / path) for title, path in PROJECT_CONFIGS.items()]
-    found = [
-        (f"{title}: {path}", path) for title, path in sources if path.is_file() and _configures_servers(path)
+    configs: list[tuple[str, Path, Path | dict[str, Any]]] = [
+        (f"{title}: {path}", path, path)
+        for title, path in sources
+        if path.is_file() and _configures_servers(path)
     ]
-    found += [(f"config: {path}", path) for path in config_files]
+    claude_code = default_config_path("claude-code")
+    if local := _claude_code_local(claude_code, folder):
+        configs.append((f"Claude Code (local): {claude_code}, {folder}", claude_code, local))
+    configs += [(f"config: {path}", path, path) for path in config_files]
     entries: list[ConfiguredEntry] = []
-    for source, path in found:
+    for source, path, config in configs:
         try:
-            servers = load_server_config(path)
+            servers = load_server_config(config, origin=path)
         except ConfigError as error:
             entries.append(ConfiguredEntry(str(len(entries)), path.name, source, None, str(error)))
             continue
@@ -89,6 +96,21 @@ def discover(
                 ConfiguredEntry(str(len(entries)), name, f"agent {spec.name}: {spec.path}", server)
             )
     return entries
+
+
+def _claude_code_local(path: Path, folder: Path) -> dict[str, Any] | None:
+    """The servers Claude Code keeps for `folder` in ~/.claude.json (its "local" scope, what `claude mcp
+    add` writes by default): `projects[<folder>].mcpServers`, as a config of their own."""
+    try:
+        data = json.loads(strip_jsonc(path.read_text(encoding="utf-8-sig")))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # the file's own entry says what is wrong with it
+    projects = data.get("projects") if isinstance(data, dict) else None
+    if not isinstance(projects, dict):
+        return None
+    project = projects.get(str(folder)) or projects.get(str(folder.resolve()))
+    servers = project.get("mcpServers") if isinstance(project, dict) else None
+    return {"mcpServers": servers} if servers else None
 
 
 def _configures_servers(path: Path) -> bool:
