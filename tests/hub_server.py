@@ -1,5 +1,6 @@
 """`mcpagents ui` as the tests start it: a real process in a scratch home, with the hub's test specs
-(tests/data/hub), a Cursor config holding a calculator and a server that cannot start, Claude Code's
+(tests/data/hub), a Cursor config holding a calculator, a server whose tool takes every kind of form
+field and a server that cannot start, Claude Code's
 calculator for the hub's folder (and a server for another folder), and a run folder holding two logged
 runs of one trace."""
 
@@ -23,6 +24,7 @@ DATA = Path(__file__).parent / "data" / "hub"
 TOKEN = "hub-test-token"
 SPECS = ("helper.yaml", "slow.yaml", "asker.yaml")
 BROKEN_COMMAND = "/nonexistent/mcp-server-broken"
+FORM_SERVER = Path(__file__).parent / "servers" / "form_server.py"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ def running_hub(folder: Path) -> Iterator[Hub]:
     home, run_dir = folder / "home", folder / "runs"
     (home / ".cursor").mkdir(parents=True)
     servers = {"calc": {"builtin": "calculator"}, "broken": {"command": BROKEN_COMMAND}}
+    servers["form"] = {"command": sys.executable, "args": [str(FORM_SERVER)]}
     (home / ".cursor" / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
     # Claude Code's "local" servers: those of each project folder, in ~/.claude.json among its other keys.
     projects = {str(folder): {"mcpServers": {"local-calc": {"builtin": "calculator"}}}}

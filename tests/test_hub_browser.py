@@ -164,6 +164,32 @@ def test_a_tool_is_called_from_the_form_of_its_schema(page: Page, tmp_path: Path
         )
 
 
+def test_a_checkbox_a_choice_and_json_fields_send_what_they_show(page: Page, tmp_path: Path) -> None:
+    with shown_on_failure(page, tmp_path):
+        page.get_by_role("button", name="Servers").click()
+        page.get_by_role("button", name="form Cursor").click()
+        echo = page.locator("#server-detail details.tool", has_text="echo")
+        echo.locator("summary").first.click()
+        tags = echo.get_by_label("tags (required), JSON")
+        tags.fill('["a", ')
+        echo.get_by_role("button", name="Call echo").click()
+        expect(echo.locator(".tool-output")).to_contain_text("tags: not valid JSON")
+
+        echo.get_by_label("flag (required)").check()
+        echo.get_by_label("level (required)").select_option(label="high")
+        tags.fill('["a", "b"]')
+        echo.get_by_label("limits, JSON").fill('{"depth": 2}')
+        echo.get_by_role("button", name="Call echo").click()
+        sent = '{"flag": true, "level": "high", "limits": {"depth": 2}, "tags": ["a", "b"]}'
+        expect(echo.locator(".tool-output")).to_contain_text(sent)
+
+        echo.get_by_label("flag (required)").uncheck()
+        echo.get_by_label("limits, JSON").fill("")
+        echo.get_by_role("button", name="Call echo").click()
+        unchecked = '{"flag": false, "level": "high", "limits": null'
+        expect(echo.locator(".tool-output")).to_contain_text(unchecked)
+
+
 def test_the_keyboard_reaches_everything_and_every_field_has_a_label(page: Page, tmp_path: Path) -> None:
     with shown_on_failure(page, tmp_path):
         expect(page.get_by_label("Agent")).to_have_value("helper")
