@@ -9,7 +9,9 @@ Run: `.venv/bin/python bench/agents.py`
    its tool call (target: <= 1 ms).
 3. The floor of any design that keeps the code out of the process holding the MCP client: a plain
    Python process (no sandbox, no mcpagents) makes the same 100 calls as JSON lines over a
-   socketpair, and this process relays each to the raw SDK's client; then to the collection's tool.
+   socketpair, and this process relays each to the raw SDK's client; then to the same client with
+   what every call of a traced run carries (a progress token, the chain and W3C trace context in
+   `_meta`); then to the collection's tool.
 Scripted models answer at once, so what is measured is the framework. Best of 30 interleaved rounds,
 and the median of the rounds' own ratios (robust to this shared machine's drifts).
 smolagents measured on this machine (mcp 1.30): 275 ms for (1), 3-5 ms per step for (2).
@@ -31,6 +33,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from mcpagents import CodeAgent, ScriptedModel, StdioServer, ToolCallingAgent, ToolCollection
+from mcpagents.agents.chain import CallChain
+from mcpagents.tracing.trace_context import TraceParent, new_span_id, new_trace_id
 
 SERVER = Path(__file__).with_name("echo_server.py")
 ROUNDS = 30
@@ -122,7 +126,8 @@ async def direct_calls(tools: ToolCollection, count: int) -> float:
 
 async def main() -> None:
     timings: dict[str, list[float]] = {
-        key: [] for key in ("raw", "code", "loop", "steps", "direct", "raw_again", "hop", "hop_tool")
+        key: []
+        for key in ("raw", "code", "loop", "steps", "direct", "raw_again", "hop", "hop_traced", "hop_tool")
     }
     server = StdioServerParameters(command=sys.executable, args=[str(SERVER)])
     async with (
@@ -133,6 +138,19 @@ async def main() -> None:
 
         async def to_raw_sdk(arguments: dict[str, Any]) -> Any:
             return (await client.call_tool("add", arguments)).structured_content["result"]  # type: ignore[index]
+
+        trace_id = new_trace_id()
+        traced = {
+            **CallChain.start("bench", trace_id=trace_id).meta(),
+            **TraceParent(trace_id, new_span_id()).meta(),
+        }
+
+        async def ignore(progress: float, total: float | None, message: str | None) -> None:
+            pass
+
+        async def to_raw_sdk_traced(arguments: dict[str, Any]) -> Any:
+            result = await client.call_tool("add", arguments, progress_callback=ignore, meta=traced)  # type: ignore[arg-type]
+            return result.structured_content["result"]  # type: ignore[index]
 
         async def to_tool(arguments: dict[str, Any]) -> Any:
             return await tools["add"].acall_with(arguments)
@@ -147,6 +165,7 @@ async def main() -> None:
             timings["direct"].append(await direct_calls(tools, STEPS - 1))
             timings["raw_again"].append(await raw_sdk(client))  # the floor is compared with this one
             timings["hop"].append(await one_hop.round(to_raw_sdk))
+            timings["hop_traced"].append(await one_hop.round(to_raw_sdk_traced))
             timings["hop_tool"].append(await one_hop.round(to_tool))
     raw, run, loop, steps, direct = (min(timings[key]) for key in ("raw", "code", "loop", "steps", "direct"))
     per_step = (steps - direct) / STEPS
@@ -160,6 +179,8 @@ async def main() -> None:
     print(f"{'raw SDK: 100 sequential add calls':52}{raw * 1e3:9.1f} ms")
     hop_label = "one hop: a plain process's calls, relayed to raw SDK"
     print(f"{hop_label:52}{min(timings['hop']) * 1e3:9.1f} ms  {ratios('hop', 'raw_again')}")
+    traced_label = "  with what a traced call carries (progress, _meta)"
+    print(f"{traced_label:52}{min(timings['hop_traced']) * 1e3:9.1f} ms  {ratios('hop_traced', 'raw_again')}")
     tool_label = "  relayed to the collection's tool instead"
     print(f"{tool_label:52}{min(timings['hop_tool']) * 1e3:9.1f} ms  {ratios('hop_tool', 'raw_again')}")
     loop_label = "CodeAgent: the step whose code calls add 100 times"
