@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 import anyio
 import pytest
@@ -144,21 +145,39 @@ def authorization_server(access_ttl: int = 3600, token_format: str = "jwt") -> I
     and are JWTs, or with `token_format="opaque"` opaque (those it can introspect and revoke)."""
     if not (TESTS / "peers" / "node_modules" / "oidc-provider").exists():
         pytest.fail("oidc-provider is missing: run `make test`, which installs the npm peers in tests/peers")
-    process = subprocess.Popen(
-        ["node", str(AUTHORIZATION_SERVER)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "AS_ACCESS_TTL": str(access_ttl), "AS_TOKEN_FORMAT": token_format},
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("{"), f"the authorization server did not start: {line!r}"
-        yield AuthorizationServer(json.loads(line)["issuer"])
-    finally:
-        process.terminate()
-        process.wait()
+    environment = {**os.environ, "AS_ACCESS_TTL": str(access_ttl), "AS_TOKEN_FORMAT": token_format}
+    for attempt in range(1, PEER_START_ATTEMPTS + 1):
+        process = subprocess.Popen(
+            ["node", str(AUTHORIZATION_SERVER)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=environment,
+        )
+        try:
+            assert process.stdout is not None
+            line = first_line(process.stdout, PEER_START_SECONDS)
+            if line is None and attempt < PEER_START_ATTEMPTS:
+                continue  # node hung while starting (seen once in a full run: its main thread on a lock)
+            assert line is not None, f"the authorization server said nothing in {PEER_START_SECONDS:g} s"
+            assert line.startswith("{"), f"the authorization server did not start: {line!r}"
+            yield AuthorizationServer(json.loads(line)["issuer"])
+            return
+        finally:
+            process.kill()
+            process.wait()
+
+
+PEER_START_SECONDS = 30.0
+"""How long a third-party peer may take to say it is ready (node starts in about a second)."""
+PEER_START_ATTEMPTS = 2
+
+
+def first_line(stream: IO[str], seconds: float) -> str | None:
+    """The first line a process writes on `stream` (a pipe nothing has read yet), or None when it
+    writes none within `seconds`."""
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return stream.readline() if ready else None
 
 
 def inspector_cli() -> list[str]:
