@@ -4,6 +4,7 @@ limits, and the worker process's hygiene."""
 from __future__ import annotations
 
 import ast
+import gc
 import logging
 import os
 import subprocess
@@ -224,6 +225,30 @@ async def test_memory_and_file_limits(tmp_path: Path) -> None:
         written = await executor.run("open('note.txt', 'w').write('hi')\nopen('note.txt').read()")
     assert written.value == "'hi'"
     assert (tmp_path / "note.txt").read_text() == "hi", "the workdir is the code's current directory"
+
+
+async def test_a_worker_ends_when_its_executor_is_dropped_unclosed() -> None:
+    """As when a program runs an agent and drops it without closing it (smolagents programs do):
+    the worker, frozen between steps, must not outlive its executor."""
+    async with ToolCollection.from_mcp([divide]) as tools:
+        executor = PythonExecutor(tools, ExecutorOptions(step_timeout=5))
+        await executor.start()
+        assert (await executor.run("divide(a=7, b=2)")).value == "{'quotient': 3, 'remainder': 1}"
+        pid = executor.pid
+        assert pid is not None and _alive(pid)
+        del executor
+        gc.collect()
+        with anyio.fail_after(10):
+            while _alive(pid):  # noqa: ASYNC110 (nothing to wait on but /proc)
+                await anyio.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (or is stopped): not gone, not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 async def test_the_worker_process_is_clean(executor: PythonExecutor, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ import ctypes
 import os
 import signal
 import time
+import weakref
 from contextlib import suppress
 
 import anyio
@@ -29,6 +30,9 @@ class WorkerProcess:
         self._cpu_clock = _cpu_clock(self.host_pid)
         self._pause: asyncio.TimerHandle | None = None
         self._paused = False
+        # An executor nobody closed (an agent run and dropped, as smolagents programs do) would leave
+        # its worker frozen between steps until the zygote exits: it is killed when this is collected.
+        self._end = weakref.finalize(self, _end, forked.pidfd, forked.host_pid, zygote, forked.pid)
 
     def pause_soon(self) -> None:
         """Freeze every thread of the worker once it has been idle `PAUSE_AFTER` seconds: between
@@ -61,12 +65,9 @@ class WorkerProcess:
         """SIGKILL the worker (and, through the zygote, its process group); wait a little for it."""
         if self._pause is not None:
             self._pause.cancel()
-        self._signal(signal.SIGKILL)
-        self.zygote.kill(self.pid)
+        self._end()
+        self._pidfd = None
         await self.exit_code(5)
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
 
     async def exit_code(self, timeout: float) -> int | None:
         """How the worker ended (negative: the signal that killed it); None if it has not within
@@ -81,6 +82,18 @@ class WorkerProcess:
                 signal.pidfd_send_signal(self._pidfd, signal_number)
             else:
                 os.kill(self.host_pid, signal_number)
+
+
+def _end(pidfd: int | None, host_pid: int, zygote: ZygoteProcess, pid: int) -> None:
+    """SIGKILL a worker, have its zygote end its process group, and let go of its pidfd."""
+    with suppress(OSError):
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        else:
+            os.kill(host_pid, signal.SIGKILL)
+    zygote.kill(pid)
+    if pidfd is not None:
+        os.close(pidfd)
 
 
 def _cpu_clock(pid: int) -> int | None:
