@@ -32,7 +32,8 @@ class WorkerProcess:
         self._paused = False
         # An executor nobody closed (an agent run and dropped, as smolagents programs do) would leave
         # its worker frozen between steps until the zygote exits: it is killed when this is collected.
-        self._end = weakref.finalize(self, _end, forked.pidfd, forked.host_pid, zygote, forked.pid)
+        # (Without a pidfd, before Linux 5.3, it is not: by then its pid may be another process's.)
+        self._end = weakref.finalize(self, _end, forked.pidfd)
 
     def pause_soon(self) -> None:
         """Freeze every thread of the worker once it has been idle `PAUSE_AFTER` seconds: between
@@ -65,8 +66,11 @@ class WorkerProcess:
         """SIGKILL the worker (and, through the zygote, its process group); wait a little for it."""
         if self._pause is not None:
             self._pause.cancel()
-        self._end()
+        if self._pidfd is None:
+            self._signal(signal.SIGKILL)  # by its pid, while the worker is surely there to be killed
+        self._end()  # by its pidfd, which is closed then
         self._pidfd = None
+        self.zygote.kill(self.pid)
         await self.exit_code(5)
 
     async def exit_code(self, timeout: float) -> int | None:
@@ -84,15 +88,12 @@ class WorkerProcess:
                 os.kill(self.host_pid, signal_number)
 
 
-def _end(pidfd: int | None, host_pid: int, zygote: ZygoteProcess, pid: int) -> None:
-    """SIGKILL a worker, have its zygote end its process group, and let go of its pidfd."""
-    with suppress(OSError):
-        if pidfd is not None:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        else:
-            os.kill(host_pid, signal.SIGKILL)
-    zygote.kill(pid)
+def _end(pidfd: int | None) -> None:
+    """SIGKILL a worker by its pidfd (its zygote reaps it) and close the pidfd. Takes no lock: as a
+    finalizer, it may run in the middle of any code of this thread, a request to the zygote included."""
     if pidfd is not None:
+        with suppress(OSError):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         os.close(pidfd)
 
 
