@@ -72,14 +72,19 @@ def discover(
     folder = folder or Path.cwd()
     sources: list[tuple[str, Path]] = [(HOST_TITLES[host], default_config_path(host)) for host in HOSTS]
     sources += [(title, folder / path) for title, path in PROJECT_CONFIGS.items()]
-    configs: list[tuple[str, Path, Path | dict[str, Any]]] = [
-        (f"{title}: {path}", path, path)
-        for title, path in sources
-        if path.is_file() and _configures_servers(path)
-    ]
-    claude_code = default_config_path("claude-code")
-    if local := _claude_code_local(claude_code, folder):
-        configs.append((f"Claude Code (local): {claude_code}, {folder}", claude_code, local))
+    configs: list[tuple[str, Path, Path | dict[str, Any]]] = []
+    for title, path in sources:
+        if not path.is_file():
+            continue
+        data = _json_object(path)  # read once: ~/.claude.json can be megabytes of history
+        if data is None or any(key in data for key in ("mcpServers", "servers", "mcp")):
+            configs.append((f"{title}: {path}", path, path if data is None else data))
+        if (
+            title == HOST_TITLES["claude-code"]
+            and data is not None
+            and (local := _claude_code_local(data, folder))
+        ):
+            configs.append((f"Claude Code (local): {path}, {folder}", path, local))
     configs += [(f"config: {path}", path, path) for path in config_files]
     entries: list[ConfiguredEntry] = []
     for source, path, config in configs:
@@ -98,29 +103,27 @@ def discover(
     return entries
 
 
-def _claude_code_local(path: Path, folder: Path) -> dict[str, Any] | None:
-    """The servers Claude Code keeps for `folder` in ~/.claude.json (its "local" scope, what `claude mcp
-    add` writes by default): `projects[<folder>].mcpServers`, as a config of their own."""
+def _json_object(path: Path) -> dict[str, Any] | None:
+    """A host's config file, parsed; None when it is not a readable JSON object (the reader then
+    reads it again, to say what is wrong with it)."""
     try:
         data = json.loads(strip_jsonc(path.read_text(encoding="utf-8-sig")))
     except (OSError, UnicodeDecodeError, ValueError):
-        return None  # the file's own entry says what is wrong with it
-    projects = data.get("projects") if isinstance(data, dict) else None
-    if not isinstance(projects, dict):
         return None
-    project = projects.get(str(folder)) or projects.get(str(folder.resolve()))
+    return data if isinstance(data, dict) else None
+
+
+def _claude_code_local(data: dict[str, Any], folder: Path) -> dict[str, Any] | None:
+    """The servers Claude Code keeps for `folder` in ~/.claude.json (`data`; its "local" scope, what
+    `claude mcp add` writes by default): `projects[<folder>].mcpServers`, as a config of their own."""
+    projects = data.get("projects")
+    project = (
+        (projects.get(str(folder)) or projects.get(str(folder.resolve())))
+        if isinstance(projects, dict)
+        else None
+    )
     servers = project.get("mcpServers") if isinstance(project, dict) else None
     return {"mcpServers": servers} if servers else None
-
-
-def _configures_servers(path: Path) -> bool:
-    """Whether a host's own file has servers (~/.claude.json holds much else): unreadable ones do,
-    so that the reader says what is wrong with them."""
-    try:
-        data = json.loads(strip_jsonc(path.read_text(encoding="utf-8-sig")))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return True
-    return not isinstance(data, dict) or any(key in data for key in ("mcpServers", "servers", "mcp"))
 
 
 class ServerTrials:
